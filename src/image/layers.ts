@@ -1,0 +1,238 @@
+// The layer store: each layer unpacked once under layers/<chain-id>/diff and shared by every
+// image that has it. A layer also keeps a (compressed) blob in the content store, so push and
+// save never have to re-create the exact tar bytes.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, existsSync, promises as fsp, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough, Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip, createGzip, constants as zconst } from 'node:zlib';
+import { Db, ensureSchema } from '../store/db.js';
+import { ContentStore } from '../store/content.js';
+import { InvalidParameterError, NotFoundError } from '../errors.js';
+import { unpackTar } from './unpack.js';
+import { MediaType } from './types.js';
+
+export interface LayerRecord {
+  chainId: string;
+  diffId: string;
+  parent: string | null;
+  /** Unpacked size in bytes, recorded when the layer was written. */
+  size: number;
+  created: number;
+}
+
+export interface LayerBlob {
+  diffId: string;
+  digest: string;
+  mediaType: string;
+  size: number;
+}
+
+export function chainIdOf(parent: string | null, diffId: string): string {
+  if (parent === null) return diffId;
+  return `sha256:${createHash('sha256').update(`${parent} ${diffId}`).digest('hex')}`;
+}
+
+/** Chain IDs for a list of diff IDs, bottom first. */
+export function chainIds(diffIds: string[]): string[] {
+  const out: string[] = [];
+  let parent: string | null = null;
+  for (const d of diffIds) { parent = chainIdOf(parent, d); out.push(parent); }
+  return out;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS layers (
+  chain_id TEXT PRIMARY KEY,
+  diff_id TEXT NOT NULL,
+  parent TEXT,
+  size INTEGER NOT NULL,
+  created INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS layer_blobs (
+  diff_id TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  media_type TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  PRIMARY KEY (diff_id, digest)
+);
+`;
+
+/** Sniffs gzip by its magic bytes and hands back a stream of plain tar. */
+export async function decompressed(source: Readable): Promise<Readable> {
+  const head = await new Promise<Buffer | null>((resolve, reject) => {
+    const onReadable = () => { cleanup(); resolve(source.read() as Buffer | null); };
+    const onEnd = () => { cleanup(); resolve(null); };
+    const onError = (e: Error) => { cleanup(); reject(e); };
+    const cleanup = () => { source.off('readable', onReadable); source.off('end', onEnd); source.off('error', onError); };
+    source.once('readable', onReadable); source.once('end', onEnd); source.once('error', onError);
+  });
+  if (head === null) return Readable.from([]);
+  source.unshift(head);
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
+    const gunzip = createGunzip({ chunkSize: 1 << 16 });
+    source.on('error', (e) => gunzip.destroy(e));
+    return source.pipe(gunzip);
+  }
+  return source;
+}
+
+export class LayerStore {
+  readonly dir: string;
+  private readonly tmpDir: string;
+
+  constructor(private readonly db: Db, private readonly content: ContentStore, root: string) {
+    this.dir = join(root, 'layers');
+    this.tmpDir = join(root, 'layers', 'tmp');
+    mkdirSync(this.tmpDir, { recursive: true });
+    ensureSchema(db, 'layers', 1, SCHEMA);
+  }
+
+  /** Removes temp dirs a crash left behind. */
+  async cleanTemp(): Promise<void> {
+    for (const d of readdirSync(this.tmpDir)) await fsp.rm(join(this.tmpDir, d), { recursive: true, force: true });
+  }
+
+  has(chainId: string): boolean {
+    return this.db.prepare('SELECT 1 FROM layers WHERE chain_id = ?').get(chainId) !== undefined;
+  }
+
+  get(chainId: string): LayerRecord {
+    const r = this.db.prepare('SELECT chain_id, diff_id, parent, size, created FROM layers WHERE chain_id = ?').get(chainId) as
+      | { chain_id: string; diff_id: string; parent: string | null; size: number; created: number } | undefined;
+    if (!r) throw new NotFoundError(`layer ${chainId} not found`);
+    return { chainId: r.chain_id, diffId: r.diff_id, parent: r.parent, size: r.size, created: r.created };
+  }
+
+  list(): LayerRecord[] {
+    return (this.db.prepare('SELECT chain_id, diff_id, parent, size, created FROM layers').all() as
+      { chain_id: string; diff_id: string; parent: string | null; size: number; created: number }[])
+      .map((r) => ({ chainId: r.chain_id, diffId: r.diff_id, parent: r.parent, size: r.size, created: r.created }));
+  }
+
+  diffDir(chainId: string): string {
+    return join(this.dir, chainId.replace(/^sha256:/, ''), 'diff');
+  }
+
+  /** Diff dirs of a chain, top layer first (overlayfs lowerdir order). */
+  lowerDirs(topChainId: string): string[] {
+    const out: string[] = [];
+    let cur: string | null = topChainId;
+    while (cur) {
+      const l = this.get(cur);
+      out.push(this.diffDir(cur));
+      cur = l.parent;
+    }
+    return out;
+  }
+
+  blobsFor(diffId: string): LayerBlob[] {
+    return (this.db.prepare('SELECT diff_id, digest, media_type, size FROM layer_blobs WHERE diff_id = ?').all(diffId) as
+      { diff_id: string; digest: string; media_type: string; size: number }[])
+      .filter((r) => this.content.has(r.digest))
+      .map((r) => ({ diffId: r.diff_id, digest: r.digest, mediaType: r.media_type, size: r.size }));
+  }
+
+  recordBlob(b: LayerBlob): void {
+    this.db.prepare('INSERT OR IGNORE INTO layer_blobs(diff_id, digest, media_type, size) VALUES (?, ?, ?, ?)')
+      .run(b.diffId, b.digest, b.mediaType, b.size);
+  }
+
+  /**
+   * Unpacks a layer from a blob already in the content store (a pulled or loaded layer).
+   * `expectedDiffId` (from the image config) is verified; a mismatch leaves nothing behind.
+   */
+  async applyBlob(parent: string | null, blobDigest: string, mediaType: string, expectedDiffId?: string): Promise<LayerRecord> {
+    if (expectedDiffId) {
+      const chainId = chainIdOf(parent, expectedDiffId);
+      if (this.has(chainId)) {
+        this.recordBlob({ diffId: expectedDiffId, digest: blobDigest, mediaType, size: this.content.size(blobDigest) ?? 0 });
+        return this.get(chainId);
+      }
+    }
+    const rec = await this.unpackInto(parent, this.content.stream(blobDigest), expectedDiffId, false);
+    this.recordBlob({ diffId: rec.diffId, digest: blobDigest, mediaType, size: this.content.size(blobDigest) ?? 0 });
+    return rec;
+  }
+
+  /**
+   * Creates a layer from a plain or gzip tar stream made locally (import, build, commit); a gzip
+   * blob of it is stored so that push and save can send it as is.
+   */
+  async createFromTar(parent: string | null, source: Readable): Promise<LayerRecord & { blob: LayerBlob }> {
+    const rec = await this.unpackInto(parent, source, undefined, true);
+    const blob = this.blobsFor(rec.diffId)[0];
+    return { ...rec, blob };
+  }
+
+  private async unpackInto(parent: string | null, source: Readable, expectedDiffId: string | undefined, keepBlob: boolean): Promise<LayerRecord> {
+    if (parent !== null && !this.has(parent)) throw new NotFoundError(`parent layer ${parent} not found`);
+    const work = join(this.tmpDir, randomBytes(8).toString('hex'));
+    const diff = join(work, 'diff');
+    await fsp.mkdir(diff, { recursive: true });
+    try {
+      const plain = await decompressed(source);
+      const hash = createHash('sha256');
+      const tap = new Transform({ transform(c: Buffer, _e, cb) { hash.update(c); cb(null, c); } });
+      let blobPromise: Promise<{ digest: string; size: number }> | undefined;
+      const toUnpack = new PassThrough({ highWaterMark: 1 << 20 });
+      const plumbing: Promise<unknown>[] = [pipeline(plain, tap, toUnpack)];
+      let toGzip: PassThrough | undefined;
+      if (keepBlob) {
+        toGzip = new PassThrough({ highWaterMark: 1 << 20 });
+        tap.pipe(toGzip);
+        blobPromise = this.content.ingest(toGzip.pipe(createGzip({ level: zconst.Z_BEST_SPEED, chunkSize: 1 << 16 })));
+      }
+      const [, result] = await Promise.all([...plumbing, unpackTar(toUnpack, diff, { overlayWhiteouts: true })]);
+      // A tar stream may end before the source has been read to its end (padding); drain it for the digest.
+      const diffId = `sha256:${hash.digest('hex')}`;
+      if (expectedDiffId && expectedDiffId !== diffId) {
+        throw new LayerDigestError(`layer diff ID mismatch: expected ${expectedDiffId}, got ${diffId}`);
+      }
+      const blob = blobPromise ? await blobPromise : undefined;
+      const chainId = chainIdOf(parent, diffId);
+      if (blob) this.recordBlob({ diffId, digest: blob.digest, mediaType: MediaType.OciLayerGzip, size: blob.size });
+      if (this.has(chainId)) return this.get(chainId);
+      const final = join(this.dir, chainId.replace(/^sha256:/, ''));
+      if (existsSync(final)) await fsp.rm(final, { recursive: true, force: true }); // orphan from a crash
+      await fsp.rename(work, final);
+      const rec: LayerRecord = { chainId, diffId, parent, size: (result as { size: number }).size, created: Date.now() };
+      this.db.prepare('INSERT INTO layers(chain_id, diff_id, parent, size, created) VALUES (?, ?, ?, ?, ?)')
+        .run(rec.chainId, rec.diffId, rec.parent, rec.size, rec.created);
+      return rec;
+    } finally {
+      await fsp.rm(work, { recursive: true, force: true });
+    }
+  }
+
+  /** Deletes layers no image refers to (children before parents). */
+  async prune(referenced: Set<string>): Promise<{ chainId: string; size: number }[]> {
+    const keep = new Set<string>();
+    for (const top of referenced) {
+      let cur: string | null = top;
+      while (cur && !keep.has(cur)) {
+        keep.add(cur);
+        cur = this.has(cur) ? this.get(cur).parent : null;
+      }
+    }
+    const removed: { chainId: string; size: number }[] = [];
+    for (const l of this.list()) {
+      if (keep.has(l.chainId)) continue;
+      await fsp.rm(join(this.dir, l.chainId.replace(/^sha256:/, '')), { recursive: true, force: true });
+      this.db.prepare('DELETE FROM layers WHERE chain_id = ?').run(l.chainId);
+      removed.push({ chainId: l.chainId, size: l.size });
+    }
+    // Blobs of diff IDs no longer present go too.
+    const diffIds = new Set(this.list().map((l) => l.diffId));
+    const rows = this.db.prepare('SELECT diff_id, digest FROM layer_blobs').all() as { diff_id: string; digest: string }[];
+    for (const r of rows) {
+      if (diffIds.has(r.diff_id)) continue;
+      this.db.prepare('DELETE FROM layer_blobs WHERE diff_id = ? AND digest = ?').run(r.diff_id, r.digest);
+      await this.content.delete(r.digest);
+    }
+    return removed;
+  }
+}
+
+export class LayerDigestError extends InvalidParameterError {}
