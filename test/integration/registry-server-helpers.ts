@@ -7,6 +7,8 @@ import { createWriteStream, mkdirSync, promises as fsp, writeFileSync } from 'no
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
+import { request as httpRequest } from 'node:http';
+import { createGzip } from 'node:zlib';
 
 export const MAIN = fileURLToPath(new URL('../../src/registry/server/main.js', import.meta.url));
 
@@ -92,7 +94,7 @@ function sha(b: Buffer | string): string {
  * Writes an OCI image layout with one uncompressed tar layer holding one file of `fileSize`
  * pseudo-random bytes (streamed, so a 200 MB layer does not sit in memory).
  */
-export async function makeOciLayout(dir: string, opts: { tag?: string; fileSize?: number; seed?: string } = {}): Promise<OciImage> {
+export async function makeOciLayout(dir: string, opts: { tag?: string; fileSize?: number; seed?: string; gzip?: boolean } = {}): Promise<OciImage> {
   const tag = opts.tag ?? 'latest';
   const fileSize = opts.fileSize ?? 1024;
   const blobs = join(dir, 'blobs', 'sha256');
@@ -100,12 +102,20 @@ export async function makeOciLayout(dir: string, opts: { tag?: string; fileSize?
   writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
 
   const tmp = join(blobs, 'layer.tmp');
-  const out = createWriteStream(tmp);
+  const file = createWriteStream(tmp);
   const hash = createHash('sha256');
   let size = 0;
+  // A gzip layer is pushed as is; skopeo would otherwise compress an uncompressed one itself.
+  const gz = opts.gzip ? createGzip({ level: 1 }) : undefined;
+  const out = gz ?? file;
+  if (gz) {
+    gz.on('data', (b: Buffer) => { hash.update(b); size += b.length; if (!file.write(b)) { gz.pause(); file.once('drain', () => gz.resume()); } });
+    gz.on('end', () => file.end());
+  }
+  const diffHash = createHash('sha256');
   const write = async (b: Buffer): Promise<void> => {
-    hash.update(b);
-    size += b.length;
+    diffHash.update(b);
+    if (!gz) { hash.update(b); size += b.length; }
     if (!out.write(b)) await once(out, 'drain');
   };
   await write(tarHeader('data.bin', fileSize));
@@ -123,15 +133,16 @@ export async function makeOciLayout(dir: string, opts: { tag?: string; fileSize?
   const pad = (512 - (fileSize % 512)) % 512;
   await write(Buffer.alloc(pad + 1024));
   out.end();
-  await once(out, 'finish');
+  await once(file, 'finish');
   const layerDigest = `sha256:${hash.digest('hex')}`;
+  const diffId = gz ? `sha256:${diffHash.digest('hex')}` : layerDigest;
   await fsp.rename(tmp, join(blobs, layerDigest.slice(7)));
 
   const config = JSON.stringify({
     architecture: 'amd64',
     os: 'linux',
     config: { Cmd: ['/bin/sh'] },
-    rootfs: { type: 'layers', diff_ids: [layerDigest] },
+    rootfs: { type: 'layers', diff_ids: [diffId] },
     history: [{ created_by: `registry-server test ${seed}` }],
   });
   const configDigest = sha(config);
@@ -140,7 +151,7 @@ export async function makeOciLayout(dir: string, opts: { tag?: string; fileSize?
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
     config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: Buffer.byteLength(config) },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size }],
+    layers: [{ mediaType: `application/vnd.oci.image.layer.v1.tar${gz ? '+gzip' : ''}`, digest: layerDigest, size }],
   });
   const manifestDigest = sha(manifest);
   writeFileSync(join(blobs, manifestDigest.slice(7)), manifest);
@@ -170,4 +181,35 @@ export async function run(cmd: string, args: string[], opts: { timeoutMs?: numbe
 
 export function sha256(b: Buffer | string): string {
   return sha(b);
+}
+
+export interface HttpResult {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+  json<T = unknown>(): T;
+}
+
+/** A plain HTTP request with full control over headers (fetch hides Content-Length). */
+export function http(method: string, url: string, opts: { headers?: Record<string, string | number>; body?: Buffer | string } = {}): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    // Split by hand: URL parsing would resolve "/v2/a/../b", which the tests must send raw.
+    const m = url.match(/^http:\/\/([^/:]+):(\d+)(\/.*)$/);
+    if (!m) throw new Error(`bad url ${url}`);
+    const req = httpRequest({ host: m[1], port: Number(m[2]), path: m[3], method, headers: opts.headers ?? {} }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: <T>() => JSON.parse(body.toString()) as T });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+export function basic(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 }
