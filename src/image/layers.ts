@@ -59,23 +59,40 @@ CREATE TABLE IF NOT EXISTS layer_blobs (
 );
 `;
 
-/** Sniffs gzip by its magic bytes and hands back a stream of plain tar. */
+/**
+ * Sniffs gzip by its magic bytes and hands back a stream of plain tar. Peeks through the async
+ * iterator rather than read()/unshift(): a source that has already ended (a one-chunk
+ * Readable.from) would otherwise drop the chunk that was put back.
+ */
 export async function decompressed(source: Readable): Promise<Readable> {
-  const head = await new Promise<Buffer | null>((resolve, reject) => {
-    const onReadable = () => { cleanup(); resolve(source.read() as Buffer | null); };
-    const onEnd = () => { cleanup(); resolve(null); };
-    const onError = (e: Error) => { cleanup(); reject(e); };
-    const cleanup = () => { source.off('readable', onReadable); source.off('end', onEnd); source.off('error', onError); };
-    source.once('readable', onReadable); source.once('end', onEnd); source.once('error', onError);
-  });
-  if (head === null) return Readable.from([]);
-  source.unshift(head);
-  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
-    const gunzip = createGunzip({ chunkSize: 1 << 16 });
-    source.on('error', (e) => gunzip.destroy(e));
-    return source.pipe(gunzip);
+  const it = source[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+  const chunks: Buffer[] = [];
+  let have = 0;
+  let ended = false;
+  while (have < 2) {
+    const n = await it.next();
+    if (n.done) { ended = true; break; }
+    const b = typeof n.value === 'string' ? Buffer.from(n.value) : n.value;
+    chunks.push(b);
+    have += b.length;
   }
-  return source;
+  if (have === 0) return Readable.from([]);
+  const head = Buffer.concat(chunks);
+  const rest = Readable.from((async function* () {
+    yield head;
+    if (ended) return;
+    for (;;) {
+      const n = await it.next();
+      if (n.done) return;
+      yield typeof n.value === 'string' ? Buffer.from(n.value) : n.value;
+    }
+  })(), { objectMode: false, highWaterMark: 1 << 20 });
+  if (head[0] === 0x1f && head[1] === 0x8b) {
+    const gunzip = createGunzip({ chunkSize: 1 << 16 });
+    rest.on('error', (e) => gunzip.destroy(e));
+    return rest.pipe(gunzip);
+  }
+  return rest;
 }
 
 export class LayerStore {

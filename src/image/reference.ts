@@ -54,30 +54,33 @@ function splitDomain(n: string): { domain: string; path: string } {
 
 /**
  * Parses a reference the way `docker` does (ParseNormalizedNamed): short names get
- * docker.io/library/. Throws with Docker's wording.
+ * docker.io/library/. Throws with Docker's wording, including its order of checks: the
+ * lowercase check on the (normalised) repository comes before the grammar.
  */
 export function parseReference(input: string): Reference {
   if (ANCHORED_ID.test(input)) {
     throw new InvalidReferenceError(`invalid repository name (${input}), cannot specify 64-byte hexadecimal strings`);
   }
-  const m = REFERENCE_RE.exec(input);
+  const { domain: d0, path: remainder } = splitDomain(input);
+  const tagSep = remainder.indexOf(':');
+  const remoteName = tagSep > -1 ? remainder.slice(0, tagSep) : remainder;
+  if (remoteName.toLowerCase() !== remoteName) {
+    throw new InvalidReferenceError(`invalid reference format: repository name (${remoteName}) must be lowercase`);
+  }
+  const full = `${d0}/${remainder}`;
+  const m = REFERENCE_RE.exec(full);
   if (!m) {
-    if (input === '') throw new InvalidReferenceError('invalid reference format');
-    const lower = input.toLowerCase();
-    if (lower !== input && REFERENCE_RE.test(lower)) {
-      throw new InvalidReferenceError(`invalid reference format: repository name (${input.split(/[:@]/)[0]}) must be lowercase`);
-    }
+    if (REFERENCE_RE.test(full.toLowerCase())) throw new InvalidReferenceError('invalid reference format: repository name must be lowercase');
     throw new InvalidReferenceError('invalid reference format');
   }
   const [, n, t, dg] = m;
   if (n.length > NAME_TOTAL_LENGTH_MAX) {
-    throw new InvalidReferenceError(`invalid reference format: repository name must not be more than ${NAME_TOTAL_LENGTH_MAX} characters`);
+    throw new InvalidReferenceError(`repository name must not be more than ${NAME_TOTAL_LENGTH_MAX} characters`);
   }
-  const { domain: d, path: p } = splitDomain(n);
-  if (p.toLowerCase() !== p || !PATH_RE.test(p)) {
-    throw new InvalidReferenceError(`invalid reference format: repository name (${p}) must be lowercase`);
-  }
-  if (!DOMAIN_RE.test(d)) throw new InvalidReferenceError('invalid reference format');
+  const i = n.indexOf('/');
+  const d = n.slice(0, i);
+  const p = n.slice(i + 1);
+  if (!DOMAIN_RE.test(d) || !PATH_RE.test(p)) throw new InvalidReferenceError('invalid reference format');
   const ref: Reference = { domain: d, path: p };
   if (t !== undefined) ref.tag = t;
   if (dg !== undefined) ref.digest = dg.toLowerCase();

@@ -191,6 +191,21 @@ export class ImageStore {
     return rows.map((r) => `${familiarRepository(parseReference(r.repo))}@${r.digest}`);
   }
 
+  /** Every name of an image as parsed references: tags and repo@digest entries. */
+  references(id: string): { tags: Reference[]; digests: Reference[] } {
+    const tags = (this.db.prepare('SELECT ref FROM image_tags WHERE image_id = ? ORDER BY added').all(id) as { ref: string }[])
+      .map((r) => parseReference(r.ref));
+    const digests = (this.db.prepare('SELECT repo, digest FROM image_digests WHERE image_id = ?').all(id) as { repo: string; digest: string }[])
+      .map((r) => ({ ...parseReference(r.repo), digest: r.digest }));
+    return { tags, digests };
+  }
+
+  /** When the image was last tagged (ms since the epoch), for inspect's Metadata.LastTagTime. */
+  lastTagTime(id: string): number | undefined {
+    const r = this.db.prepare('SELECT MAX(added) AS t FROM image_tags WHERE image_id = ?').get(id) as { t: number | null } | undefined;
+    return r?.t ?? undefined;
+  }
+
   /** Removes the image record and its config; layers are pruned separately. */
   async remove(id: string): Promise<void> {
     this.db.prepare('DELETE FROM images WHERE id = ?').run(id);
