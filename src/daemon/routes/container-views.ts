@@ -1,0 +1,159 @@
+// Container records rendered as the Engine API's ContainerInspectResponse and ContainerSummary.
+import type { ContainerRecord } from '../../container/types.js';
+import type { Daemon } from '../daemon.js';
+import { rootfsDirs } from '../../container/rootfs.js';
+import { join } from 'node:path';
+
+const UNITS: [number, string][] = [];
+void UNITS;
+
+/** Go's units.HumanDuration, which `docker ps` uses for STATUS. */
+export function humanDuration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 1) return 'Less than a second';
+  if (s === 1) return '1 second';
+  if (s < 60) return `${s} seconds`;
+  const m = Math.floor(s / 60);
+  if (m === 1) return 'About a minute';
+  if (m < 60) return `${m} minutes`;
+  const h = Math.round(s / 3600);
+  if (h === 1) return 'About an hour';
+  if (h < 48) return `${h} hours`;
+  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
+  return `${Math.floor(h / 24 / 365)} years`;
+}
+
+export function statusText(c: ContainerRecord, now = Date.now()): string {
+  const s = c.state;
+  if (s.Status === 'removing') return 'Removal In Progress';
+  if (s.Dead) return 'Dead';
+  if (s.Restarting) return `Restarting (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
+  if (s.Running) {
+    const up = `Up ${humanDuration(now - Date.parse(s.StartedAt))}`;
+    return s.Paused ? `${up} (Paused)` : up;
+  }
+  if (s.FinishedAt.startsWith('0001-')) return 'Created';
+  return `Exited (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
+}
+
+function shellQuote(a: string): string {
+  return a;
+}
+
+export interface NetworkView {
+  NetworkSettings: Record<string, unknown>;
+  Ports: { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }[];
+  SummaryNetworks: Record<string, unknown>;
+}
+
+/** The network part may replace this to describe endpoints; without it, containers only have `none`. */
+export type NetworkViewProvider = (c: ContainerRecord) => NetworkView;
+
+export function defaultNetworkView(c: ContainerRecord): NetworkView {
+  const mode = c.hostConfig.NetworkMode ?? 'default';
+  const endpoint = {
+    IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', DriverOpts: null, GwPriority: 0, NetworkID: '',
+    EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '',
+    GlobalIPv6PrefixLen: 0, DNSNames: null,
+  };
+  const name = mode === 'default' ? 'none' : mode;
+  return {
+    NetworkSettings: {
+      Bridge: '', SandboxID: '', SandboxKey: '', Ports: {}, HairpinMode: false, LinkLocalIPv6Address: '',
+      LinkLocalIPv6PrefixLen: 0, SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '', Gateway: '',
+      GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', MacAddress: '',
+      Networks: { [name]: endpoint },
+    },
+    Ports: [],
+    SummaryNetworks: { [name]: endpoint },
+  };
+}
+
+export interface MountView { Type: string; Name?: string; Source: string; Destination: string; Driver?: string; Mode: string; RW: boolean; Propagation: string }
+export type MountViewProvider = (c: ContainerRecord) => MountView[];
+
+export function inspectContainer(d: Daemon, c: ContainerRecord, net: NetworkViewProvider, mounts: MountViewProvider, size = false): Record<string, unknown> {
+  const dir = d.containers.containerDir(c.id);
+  const rd = rootfsDirs(dir);
+  const lowers = c.topChainId ? d.layers.lowerDirs(c.topChainId).join(':') : '';
+  const nv = net(c);
+  const health = c.config.Healthcheck?.Test && c.config.Healthcheck.Test[0] !== 'NONE' ? { Health: { Status: c.state.Running ? 'starting' : 'unhealthy', FailingStreak: 0, Log: [] } } : {};
+  const out: Record<string, unknown> = {
+    Id: c.id,
+    Created: c.created,
+    Path: c.path,
+    Args: c.args,
+    State: { ...c.state, ...health },
+    Image: c.imageId,
+    ResolvConfPath: c.resolvConfPath,
+    HostnamePath: c.hostnamePath,
+    HostsPath: c.hostsPath,
+    LogPath: c.logPath,
+    Name: `/${c.name}`,
+    RestartCount: c.restartCount,
+    Driver: 'overlay2',
+    Platform: 'linux',
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    ExecIDs: d.execs.idsFor(c.id),
+    HostConfig: fullHostConfig(c),
+    GraphDriver: { Name: 'overlay2', Data: { LowerDir: lowers, UpperDir: rd.upper, WorkDir: rd.work, MergedDir: rd.merged } },
+    Mounts: mounts(c),
+    Config: { ...c.config, Hostname: c.config.Hostname, Env: c.config.Env ?? [], Cmd: c.config.Cmd ?? null, Entrypoint: c.config.Entrypoint ?? null },
+    NetworkSettings: nv.NetworkSettings,
+  };
+  if (size) { out.SizeRw = 0; out.SizeRootFs = 0; }
+  void join;
+  return out;
+}
+
+function fullHostConfig(c: ContainerRecord): Record<string, unknown> {
+  const hc = c.hostConfig;
+  return {
+    Binds: hc.Binds ?? null, ContainerIDFile: '', LogConfig: hc.LogConfig ?? { Type: 'json-file', Config: {} },
+    NetworkMode: hc.NetworkMode ?? 'default', PortBindings: hc.PortBindings ?? {},
+    RestartPolicy: hc.RestartPolicy ?? { Name: 'no', MaximumRetryCount: 0 }, AutoRemove: hc.AutoRemove ?? false,
+    VolumeDriver: '', VolumesFrom: hc.VolumesFrom ?? null, ConsoleSize: hc.ConsoleSize ?? [0, 0], CapAdd: hc.CapAdd ?? null,
+    CapDrop: hc.CapDrop ?? null, CgroupnsMode: hc.CgroupnsMode ?? 'host', Dns: hc.Dns ?? [], DnsOptions: hc.DnsOptions ?? [],
+    DnsSearch: hc.DnsSearch ?? [], ExtraHosts: hc.ExtraHosts ?? null, GroupAdd: hc.GroupAdd ?? null, IpcMode: hc.IpcMode || 'private',
+    Cgroup: '', Links: null, OomScoreAdj: hc.OomScoreAdj ?? 0, PidMode: hc.PidMode ?? '', Privileged: hc.Privileged ?? false,
+    PublishAllPorts: hc.PublishAllPorts ?? false, ReadonlyRootfs: hc.ReadonlyRootfs ?? false, SecurityOpt: hc.SecurityOpt ?? null,
+    UTSMode: hc.UTSMode ?? '', UsernsMode: hc.UsernsMode ?? '', ShmSize: hc.ShmSize || 67108864, Runtime: hc.Runtime,
+    Isolation: '', CpuShares: hc.CpuShares ?? 0, Memory: hc.Memory ?? 0, NanoCpus: hc.NanoCpus ?? 0, CgroupParent: hc.CgroupParent ?? '',
+    BlkioWeight: 0, BlkioWeightDevice: [], BlkioDeviceReadBps: [], BlkioDeviceWriteBps: [], BlkioDeviceReadIOps: [],
+    BlkioDeviceWriteIOps: [], CpuPeriod: hc.CpuPeriod ?? 0, CpuQuota: hc.CpuQuota ?? 0, CpuRealtimePeriod: 0, CpuRealtimeRuntime: 0,
+    CpusetCpus: hc.CpusetCpus ?? '', CpusetMems: hc.CpusetMems ?? '', Devices: hc.Devices ?? [], DeviceCgroupRules: null,
+    DeviceRequests: null, MemoryReservation: hc.MemoryReservation ?? 0, MemorySwap: hc.MemorySwap ?? 0,
+    MemorySwappiness: hc.MemorySwappiness ?? null, OomKillDisable: hc.OomKillDisable ?? null, PidsLimit: hc.PidsLimit ?? null,
+    Ulimits: hc.Ulimits ?? [], CpuCount: 0, CpuPercent: 0, IOMaximumIOps: 0, IOMaximumBandwidth: 0,
+    Mounts: hc.Mounts ?? undefined, Tmpfs: hc.Tmpfs ?? undefined, Init: hc.Init ?? null,
+    MaskedPaths: hc.Privileged ? null : hc.MaskedPaths ?? ['/proc/asound', '/proc/acpi', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap'],
+    ReadonlyPaths: hc.Privileged ? null : hc.ReadonlyPaths ?? ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+  };
+}
+
+export function summarizeContainer(d: Daemon, c: ContainerRecord, net: NetworkViewProvider, mounts: MountViewProvider): Record<string, unknown> {
+  const nv = net(c);
+  const tags = d.images.tryGet(c.imageId) ? d.images.repoTags(c.imageId) : [];
+  let image = c.imageName;
+  if (!d.images.tryGet(c.imageId)) image = c.imageId;
+  else if (!tags.length && !/^sha256:/.test(image)) image = c.imageId;
+  return {
+    Id: c.id,
+    Names: [`/${c.name}`],
+    Image: image,
+    ImageID: c.imageId,
+    Command: [c.path, ...c.args].map(shellQuote).join(' '),
+    Created: Math.floor(Date.parse(c.created) / 1000),
+    Ports: nv.Ports,
+    Labels: c.config.Labels ?? {},
+    State: c.state.Status,
+    Status: statusText(c),
+    HostConfig: { NetworkMode: c.hostConfig.NetworkMode ?? 'default' },
+    NetworkSettings: { Networks: nv.SummaryNetworks },
+    Mounts: mounts(c),
+  };
+}

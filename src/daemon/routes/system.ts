@@ -1,0 +1,107 @@
+// System routes: _ping (version negotiation), version, info, events.
+import { release, totalmem, cpus, hostname } from 'node:os';
+import { Router, Context, filtersParam, API_VERSION, MIN_API_VERSION } from '../http/router.js';
+import type { Daemon } from '../daemon.js';
+import { VERSION, BERTH_VERSION } from '../daemon.js';
+import type { EngineEvent } from '../events.js';
+import { InvalidParameterError } from '../../errors.js';
+
+function pingHeaders(): Record<string, string> {
+  return {
+    'Cache-Control': 'no-cache, no-store, must-revalidate', Pragma: 'no-cache',
+    'Builder-Version': '1', Swarm: 'inactive', 'Content-Type': 'text/plain; charset=utf-8',
+  };
+}
+
+/** Docker's `since`/`until`: unix seconds (with optional fraction) or RFC3339. Returns ns. */
+export function parseTimeParam(v: string | null): bigint | undefined {
+  if (v === null || v === '') return undefined;
+  if (/^\d+(\.\d+)?$/.test(v)) {
+    const [s, f = ''] = v.split('.');
+    return BigInt(s) * 1_000_000_000n + BigInt((f + '000000000').slice(0, 9));
+  }
+  const ms = Date.parse(v);
+  if (Number.isNaN(ms)) throw new InvalidParameterError(`invalid timestamp: ${v}`);
+  return BigInt(ms) * 1_000_000n;
+}
+
+function eventMatches(e: EngineEvent, f: Map<string, string[]>): boolean {
+  const any = (key: string, pred: (v: string) => boolean) => { const vs = f.get(key); return !vs || vs.length === 0 || vs.some(pred); };
+  return any('type', (v) => v === e.Type)
+    && any('event', (v) => v === e.Action || e.Action.startsWith(`${v}:`))
+    && any('container', (v) => e.Type === 'container' && (e.Actor.ID.startsWith(v) || e.Actor.Attributes.name === v))
+    && any('image', (v) => (e.Type === 'image' && (e.Actor.ID === v || e.Actor.Attributes.name === v)) || e.Actor.Attributes.image === v)
+    && any('network', (v) => e.Type === 'network' && (e.Actor.ID.startsWith(v) || e.Actor.Attributes.name === v))
+    && any('volume', (v) => e.Type === 'volume' && e.Actor.ID === v)
+    && any('label', (v) => {
+      const [k, val] = v.split('=', 2);
+      return val === undefined ? k in e.Actor.Attributes : e.Actor.Attributes[k] === val;
+    });
+}
+
+export function registerSystemRoutes(r: Router, d: Daemon): void {
+  const ping = (ctx: Context) => { ctx.send(200, ctx.req.method === 'HEAD' ? undefined : 'OK', pingHeaders()); };
+  r.get('/_ping', ping);
+  r.head('/_ping', ping);
+
+  r.get('/version', (ctx) => {
+    ctx.send(200, {
+      Platform: { Name: 'berth' },
+      Components: [
+        { Name: 'Engine', Version: VERSION, Details: { ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, Os: 'linux', Arch: 'amd64', KernelVersion: release(), BerthVersion: BERTH_VERSION } },
+        ...Object.values(d.runtimes).map((rt) => ({ Name: rt.name, Version: rt.path, Details: { Path: rt.path } })),
+      ],
+      Version: VERSION, ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, GitCommit: 'berth',
+      GoVersion: `node${process.versions.node}`, Os: 'linux', Arch: 'amd64', KernelVersion: release(),
+      Experimental: false, BuildTime: d.startedAt.toISOString(),
+    });
+  });
+
+  r.get('/info', (ctx) => {
+    const cs = d.containers.list();
+    const running = cs.filter((c) => c.state.Running && !c.state.Paused).length;
+    const paused = cs.filter((c) => c.state.Paused).length;
+    ctx.send(200, {
+      ID: d.config.dataRoot, Containers: cs.length, ContainersRunning: running, ContainersPaused: paused,
+      ContainersStopped: cs.length - running - paused, Images: d.images.list().length, Driver: 'overlay2',
+      DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true']],
+      Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'none'], Authorization: null, Log: ['json-file', 'k8s-file'] },
+      MemoryLimit: true, SwapLimit: false, CpuCfsPeriod: true, CpuCfsQuota: true, CPUShares: true, CPUSet: true, PidsLimit: true,
+      IPv4Forwarding: true, Debug: false, NFd: 0, OomKillDisable: false, NGoroutines: 0, SystemTime: new Date().toISOString(),
+      LoggingDriver: 'json-file', CgroupDriver: 'cgroupfs', CgroupVersion: d.cgroupMode === 'v2' ? '2' : '1',
+      NEventsListener: 0, KernelVersion: release(), OperatingSystem: 'berth', OSVersion: '', OSType: 'linux',
+      Architecture: 'x86_64', IndexServerAddress: 'https://index.docker.io/v1/',
+      RegistryConfig: { InsecureRegistryCIDRs: ['127.0.0.0/8', '::1/128'], IndexConfigs: {}, Mirrors: [] },
+      NCPU: cpus().length, MemTotal: totalmem(), DockerRootDir: d.config.dataRoot, Name: hostname(), Labels: [],
+      ExperimentalBuild: false, ServerVersion: VERSION,
+      Runtimes: Object.fromEntries(Object.values(d.runtimes).map((rt) => [rt.name, { path: rt.path }])),
+      DefaultRuntime: d.config.defaultRuntime, Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
+      LiveRestoreEnabled: true, Isolation: '', InitBinary: '', SecurityOptions: ['name=seccomp,profile=builtin'],
+      Warnings: [],
+    });
+  });
+
+  r.get('/events', async (ctx) => {
+    const filters = filtersParam(ctx.query);
+    const since = parseTimeParam(ctx.query.get('since'));
+    const until = parseTimeParam(ctx.query.get('until'));
+    const res = ctx.res;
+    if (!res) return;
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Api-Version': API_VERSION, 'Ostype': 'linux' });
+    res.flushHeaders();
+    const write = (e: EngineEvent) => {
+      if (until !== undefined && BigInt(e.timeNano) > until) return;
+      if (eventMatches(e, filters)) res.write(`${JSON.stringify(e)}\n`);
+    };
+    if (since !== undefined) for (const e of d.events.since(Number(since))) write(e);
+    const nowNs = BigInt(Date.now()) * 1_000_000n;
+    if (until !== undefined && until <= nowNs) { res.end(); return; }
+    await new Promise<void>((resolve) => {
+      const unsubscribe = d.events.subscribe(write);
+      let timer: NodeJS.Timeout | undefined;
+      const done = () => { unsubscribe(); if (timer) clearTimeout(timer); resolve(); };
+      if (until !== undefined) timer = setTimeout(() => { res.end(); done(); }, Number((until - nowNs) / 1_000_000n));
+      res.on('close', done);
+    });
+  });
+}
