@@ -223,6 +223,28 @@ export class LayerStore {
     }
   }
 
+  /** Whether any layer or layer blob record uses this content-store digest. */
+  blobInUse(digest: string): boolean {
+    return this.db.prepare('SELECT 1 FROM layer_blobs WHERE digest = ?').get(digest) !== undefined;
+  }
+
+  /**
+   * Removes one layer that nothing stands on (a failed pull's own layers), with the blobs
+   * recorded for its diff ID when no other layer has that diff ID.
+   */
+  async remove(chainId: string): Promise<void> {
+    if (!this.has(chainId)) return;
+    const l = this.get(chainId);
+    if (this.db.prepare('SELECT 1 FROM layers WHERE parent = ?').get(chainId)) return;
+    await fsp.rm(join(this.dir, chainId.replace(/^sha256:/, '')), { recursive: true, force: true });
+    this.db.prepare('DELETE FROM layers WHERE chain_id = ?').run(chainId);
+    if (!this.db.prepare('SELECT 1 FROM layers WHERE diff_id = ?').get(l.diffId)) {
+      const rows = this.db.prepare('SELECT digest FROM layer_blobs WHERE diff_id = ?').all(l.diffId) as { digest: string }[];
+      this.db.prepare('DELETE FROM layer_blobs WHERE diff_id = ?').run(l.diffId);
+      for (const r of rows) await this.content.delete(r.digest);
+    }
+  }
+
   /** Deletes layers no image refers to (children before parents). */
   async prune(referenced: Set<string>): Promise<{ chainId: string; size: number }[]> {
     const keep = new Set<string>();

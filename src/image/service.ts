@@ -5,6 +5,11 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ConflictError, InvalidParameterError, NotFoundError } from '../errors.js';
 import type { ContentStore } from '../store/content.js';
+import type { Db } from '../store/db.js';
+import { BlobRecords } from './blobrecords.js';
+import { pull, PullOptions, clientFor } from './pull.js';
+import { push, PushOptions, tagsToPush } from './push.js';
+import { Credentials } from '../registry/client/auth.js';
 import type { EventBus } from '../daemon/events.js';
 import { LayerStore, chainIds } from './layers.js';
 import { ImageStore, ImageRecord } from './store.js';
@@ -17,6 +22,9 @@ import {
 } from './filters.js';
 import { applyChanges } from './changes.js';
 import { ProgressSink } from './progress.js';
+import { hostArchitecture } from './platform.js';
+
+export { hostArchitecture };
 
 /** What the image service needs of a container manager. */
 export interface ImageUsers {
@@ -28,6 +36,7 @@ export interface ImageUsers {
 /** The parts of the daemon the image service uses (the Daemon class fits structurally). */
 export interface ImageDaemon {
   config: { dataRoot: string; insecureRegistries?: string[] };
+  db: Db;
   content: ContentStore;
   layers: LayerStore;
   images: ImageStore;
@@ -100,15 +109,6 @@ export function shortId(id: string): string {
   return id.replace(/^sha256:/, '').slice(0, 12);
 }
 
-export function hostArchitecture(): string {
-  switch (process.arch) {
-    case 'x64': return 'amd64';
-    case 'ia32': return '386';
-    case 'arm': return 'arm';
-    default: return process.arch;
-  }
-}
-
 function secondsOf(iso: string | undefined): number {
   if (!iso) return 0;
   const t = Date.parse(iso);
@@ -161,7 +161,43 @@ export class ImageService {
   /** Chain IDs of pulls, loads and imports in flight: layer pruning must leave them alone. */
   private readonly held = new Map<string, number>();
 
-  constructor(readonly d: ImageDaemon) {}
+  readonly records: BlobRecords;
+
+  constructor(readonly d: ImageDaemon) {
+    this.records = new BlobRecords(d.db);
+  }
+
+  /** POST /images/create?fromImage=. */
+  async pull(opts: PullOptions & { allTags?: boolean }, progress: ProgressSink): Promise<void> {
+    await pull({ d: this.d, records: this.records, hold: (c) => this.hold(c) }, opts, progress);
+  }
+
+  /** POST /images/{name}/push: resolves the local tags first so a missing one is a plain 404. */
+  async push(opts: PushOptions, progress: ProgressSink): Promise<void> {
+    const deps = { d: this.d, records: this.records, hold: (c: string) => this.hold(c) };
+    tagsToPush(deps, opts.ref);
+    await push(deps, opts, progress);
+  }
+
+  /** POST /auth: checks credentials against the registry, as `docker login` asks the daemon to. */
+  async login(serverAddress: string, credentials: Credentials): Promise<void> {
+    const host = registryDomain(serverAddress);
+    const client = clientFor(this.d, { domain: host, path: 'x' }, credentials);
+    await client.login();
+  }
+
+  /** Downloaded blobs that never became a layer (an abandoned pull): removed by prune. */
+  private async dropPendingBlobs(): Promise<number> {
+    let n = 0;
+    for (const digest of this.records.pending()) {
+      if (!this.layers.blobInUse(digest)) {
+        n += this.d.content.size(digest) ?? 0;
+        await this.d.content.delete(digest);
+      }
+      this.records.removePending(digest);
+    }
+    return n;
+  }
 
   get images(): ImageStore { return this.d.images; }
   get layers(): LayerStore { return this.d.layers; }
@@ -466,7 +502,7 @@ export class ImageService {
         changed = true;
       }
     }
-    let reclaimed = 0;
+    let reclaimed = this.held.size === 0 ? await this.dropPendingBlobs() : 0;
     for (const l of await this.pruneLayers()) {
       records.push({ Deleted: l.chainId });
       reclaimed += before.get(l.chainId) ?? l.size;
@@ -548,6 +584,13 @@ export class ImageService {
       release();
     }
   }
+}
+
+/** A server address as docker login sends it ("https://index.docker.io/v1/", "localhost:5000") to a registry domain. */
+export function registryDomain(serverAddress: string): string {
+  const s = serverAddress.trim().replace(/^https?:\/\//, '').replace(/\/.*$/, '');
+  if (s === '' || s === 'index.docker.io' || s === 'registry-1.docker.io') return 'docker.io';
+  return s;
 }
 
 const services = new WeakMap<ImageDaemon, ImageService>();

@@ -30,7 +30,7 @@ function makeDaemon() {
   const images = new ImageStore(db, content, layers);
   const users = new Map<string, { id: string; name: string; running: boolean }[]>();
   const d: ImageDaemon = {
-    config: { dataRoot: root }, content, layers, images, events: new EventBus(), log: () => {},
+    config: { dataRoot: root }, db, content, layers, images, events: new EventBus(), log: () => {},
     containers: { usersOfImage: (id) => users.get(id) ?? [] },
   };
   after(() => { db.close(); rmSync(root, { recursive: true, force: true }); });

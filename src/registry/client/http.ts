@@ -1,0 +1,109 @@
+// A small HTTP(S) client for registries on node:http: streamed bodies both ways, keep-alive,
+// redirects (dropping credentials when the host changes, as blob storage redirects need), and
+// a connect timeout so that an unreachable registry fails in seconds.
+import http, { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import https from 'node:https';
+import { Readable } from 'node:stream';
+import { UnavailableError } from '../../errors.js';
+
+const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 16 });
+const insecureHttpsAgent = new https.Agent({ keepAlive: true, maxSockets: 16, rejectUnauthorized: false });
+
+export interface RequestOptions {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: Buffer | string | Readable;
+  /** Skip TLS verification (insecure registries). */
+  insecureTls?: boolean;
+  connectTimeoutMs?: number;
+  /** No byte for this long aborts the request. */
+  idleTimeoutMs?: number;
+  followRedirects?: boolean;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  url: URL;
+  body: IncomingMessage;
+}
+
+export class ConnectError extends UnavailableError {}
+
+export function header(h: IncomingHttpHeaders, name: string): string | undefined {
+  const v = h[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function once(url: URL, opts: RequestOptions): Promise<HttpResponse> {
+  return new Promise((resolve, reject) => {
+    const isHttps = url.protocol === 'https:';
+    const mod = isHttps ? https : http;
+    const agent = isHttps ? (opts.insecureTls ? insecureHttpsAgent : httpsAgent) : httpAgent;
+    const headers: Record<string, string> = { 'User-Agent': 'berth/0.1', ...(opts.headers ?? {}) };
+    if (Buffer.isBuffer(opts.body) || typeof opts.body === 'string') headers['Content-Length'] = String(Buffer.byteLength(opts.body));
+    const req = mod.request(url, { method: opts.method ?? 'GET', headers, agent });
+    let connected = false;
+    const connectTimer = setTimeout(() => {
+      if (!connected) req.destroy(new ConnectError(`cannot reach ${url.host}: connection timed out after ${(opts.connectTimeoutMs ?? 10_000) / 1000}s`));
+    }, opts.connectTimeoutMs ?? 10_000);
+    req.on('socket', (s) => {
+      const done = () => { connected = true; clearTimeout(connectTimer); };
+      if ((s as { connecting?: boolean }).connecting === false) done();
+      else s.once(isHttps ? 'secureConnect' : 'connect', done);
+    });
+    req.setTimeout(opts.idleTimeoutMs ?? 120_000, () => req.destroy(new ConnectError(`${url.host}: no response for ${(opts.idleTimeoutMs ?? 120_000) / 1000}s`)));
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(connectTimer);
+      if (e instanceof ConnectError) return reject(e);
+      const code = e.code ?? '';
+      if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ETIMEDOUT', 'EPROTO'].includes(code) || /SSL|TLS|wrong version/i.test(e.message)) {
+        return reject(new ConnectError(`cannot reach registry ${url.host}: ${e.message}`, { cause: e }));
+      }
+      reject(e);
+    });
+    req.on('response', (res) => {
+      clearTimeout(connectTimer);
+      resolve({ status: res.statusCode ?? 0, headers: res.headers, url, body: res });
+    });
+    if (opts.body instanceof Readable) {
+      opts.body.on('error', (e) => req.destroy(e));
+      opts.body.pipe(req);
+    } else {
+      req.end(opts.body);
+    }
+  });
+}
+
+export async function request(url: URL, opts: RequestOptions = {}): Promise<HttpResponse> {
+  let cur = url;
+  let o = opts;
+  for (let hops = 0; ; hops++) {
+    const res = await once(cur, o);
+    const loc = header(res.headers, 'location');
+    const redirect = [301, 302, 303, 307, 308].includes(res.status) && loc && (opts.followRedirects ?? true) && !(o.body instanceof Readable);
+    if (!redirect || hops >= 10) return res;
+    res.body.resume();
+    const next = new URL(loc, cur);
+    const h = { ...(o.headers ?? {}) };
+    if (next.host !== cur.host) delete h.Authorization;
+    o = { ...o, headers: h, method: res.status === 303 ? 'GET' : o.method };
+    cur = next;
+  }
+}
+
+export async function readBody(res: HttpResponse, limit = 16 << 20): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of res.body) {
+    n += (c as Buffer).length;
+    if (n > limit) { res.body.destroy(); throw new UnavailableError(`response from ${res.url.host} is larger than ${limit} bytes`); }
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+export function drain(res: HttpResponse): void {
+  res.body.resume();
+}
