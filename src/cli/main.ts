@@ -1,0 +1,143 @@
+// berth: the docker-compatible CLI. main(argv) parses docker's command line, runs one command
+// through the Engine API client, prints what docker prints, and returns docker's exit status.
+import { Command, CommanderError } from 'commander';
+
+import { errorMessage } from '../errors.js';
+import { registerContainerCommands, registerInspect } from './cmd-container.js';
+import { registerImageCommands } from './cmd-image.js';
+import { registerRun } from './cmd-run.js';
+import { registerSystemCommands, CLIENT_VERSION } from './cmd-system.js';
+import type { Outcome } from './command.js';
+import { Cli, describeError, PROG, StatusError } from './context.js';
+import type { CliIO } from './context.js';
+
+function buildProgram(cli: Cli, outcome: Outcome): Command {
+  const program = new Command(PROG)
+    .usage('[OPTIONS] COMMAND')
+    .description('A self-sufficient runtime for containers')
+    .helpOption('--help', 'Print usage')
+    .option('-H, --host <string>', 'Daemon socket to connect to')
+    .option('-D, --debug', 'Enable debug mode')
+    .option('-l, --log-level <string>', 'Set the logging level ("debug"|"info"|"warn"|"error"|"fatal")')
+    .option('--config <string>', 'Location of client config files')
+    .option('-c, --context <string>', 'Name of the context to use to connect to the daemon')
+    .option('-v, --version', 'Print version information and quit')
+    .enablePositionalOptions()
+    .helpCommand(false)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => cli.out(s),
+      writeErr: (s) => cli.err(s),
+      outputError: () => undefined,
+    });
+  program.hook('preSubcommand', (thisCommand) => {
+    const host = thisCommand.opts().host as string | undefined;
+    if (host) cli.host = host;
+  });
+
+  registerRun(program, '', cli, outcome);
+  registerContainerCommands(program, '', cli, outcome, false);
+  registerInspect(program, cli, outcome);
+  registerImageCommands(program, '', cli, outcome, false);
+  registerSystemCommands(program, '', cli, outcome);
+
+  const container = new Command('container').description('Manage containers').usage('COMMAND').helpOption('--help', 'Print usage').helpCommand(false).enablePositionalOptions();
+  registerRun(container, 'container', cli, outcome);
+  registerContainerCommands(container, 'container', cli, outcome, true);
+  program.addCommand(container);
+
+  const image = new Command('image').description('Manage images').usage('COMMAND').helpOption('--help', 'Print usage').helpCommand(false).enablePositionalOptions();
+  registerImageCommands(image, 'image', cli, outcome, true);
+  program.addCommand(image);
+
+  const system = new Command('system').description('Manage berth').usage('COMMAND').helpOption('--help', 'Print usage').helpCommand(false);
+  registerSystemCommands(system, 'system', cli, outcome);
+  program.addCommand(system);
+
+  // commander applies exitOverride/configureOutput per command: copy them down the tree
+  const walk = (cmd: Command): void => {
+    for (const sub of cmd.commands) {
+      sub.exitOverride().configureOutput({ writeOut: (s) => cli.out(s), writeErr: (s) => cli.err(s), outputError: () => undefined });
+      walk(sub);
+    }
+  };
+  walk(program);
+  return program;
+}
+
+/** The command path for messages ("berth container rm"), from the parsed argv. */
+function commandPath(program: Command, argv: string[]): { path: string; usage: string } {
+  const names: string[] = [];
+  let cmd: Command = program;
+  for (const a of argv) {
+    if (a.startsWith('-')) continue;
+    const next: Command | undefined = cmd.commands.find((c) => c.name() === a || c.aliases().includes(a));
+    if (!next) break;
+    names.push(next.name());
+    cmd = next;
+  }
+  const path = [PROG, ...names].join(' ');
+  return { path, usage: `${path} ${cmd.usage()}` };
+}
+
+/** commander's parse errors in pflag's words, with docker's usage hint (exit 125). */
+function flagError(e: CommanderError, where: { path: string; usage: string }): StatusError {
+  const { path, usage } = where;
+  let msg = e.message.replace(/^error: /, '');
+  let m: RegExpExecArray | null;
+  if ((m = /unknown option '(--?)([^']*)'/.exec(msg))) {
+    msg = m[1] === '--' ? `unknown flag: --${m[2]!.replace(/=.*$/, '')}` : `unknown shorthand flag: '${m[2]![0]}' in -${m[2]}`;
+  } else if ((m = /option '([^']*)' argument missing/.exec(msg))) {
+    const flags = m[1]!.replace(/ <.*$/, '');
+    const long = /--[\w-]+/.exec(flags)?.[0];
+    msg = `flag needs an argument: ${long ?? flags}`;
+  } else if ((m = /unknown command '([^']*)'/.exec(msg))) {
+    return new StatusError(1, `${PROG}: unknown command: ${path} ${m[1]}\n\nRun '${path} --help' for more information`);
+  }
+  return new StatusError(125, `${msg}\n\nUsage:  ${usage}\n\nRun '${path} --help' for more information`);
+}
+
+export async function main(argv: string[], io?: Partial<CliIO>): Promise<number> {
+  const cli = new Cli({
+    stdin: io?.stdin ?? process.stdin,
+    stdout: io?.stdout ?? process.stdout,
+    stderr: io?.stderr ?? process.stderr,
+    env: io?.env ?? process.env,
+  });
+  const outcome: Outcome = { status: 0 };
+  let program: Command | undefined;
+  try {
+    program = buildProgram(cli, outcome);
+    if (argv.length === 0) {
+      cli.out(program.helpInformation());
+      return 0;
+    }
+    if (argv.length === 1 && (argv[0] === '-v' || argv[0] === '--version')) {
+      cli.out(`berth version ${CLIENT_VERSION}\n`);
+      return 0;
+    }
+    await program.parseAsync(argv, { from: 'user' });
+    return outcome.status;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version') return 0;
+      if (e.code === 'commander.executeSubCommandAsync' || e.code === 'commander.invalidArgument') {
+        const cause = (e as CommanderError & { cause?: unknown }).cause;
+        if (cause instanceof StatusError) return report(cli, cause);
+      }
+      return report(cli, flagError(e, program ? commandPath(program, argv) : { path: PROG, usage: PROG }));
+    }
+    if (e instanceof StatusError) return report(cli, e);
+    cli.err(`${describeError(e)}\n`);
+    return 1;
+  } finally {
+    cli.close();
+  }
+}
+
+function report(cli: Cli, e: StatusError): number {
+  if (e.message) cli.err(`${e.message}\n`);
+  return e.status;
+}
+
+export { errorMessage };

@@ -1,0 +1,33 @@
+// Terminal handling for -t: raw mode on our stdin, window size to the daemon at start and on
+// every SIGWINCH, restored on the way out.
+import type { CliIO } from './context.js';
+
+export function consoleSize(io: CliIO): [number, number] {
+  const out = io.stdout;
+  if (out.isTTY && out.rows && out.columns) return [out.rows, out.columns];
+  return [0, 0];
+}
+
+/** Puts stdin in raw mode when it is a terminal; returns the function that restores it. */
+export function makeRaw(io: CliIO): () => void {
+  const stdin = io.stdin;
+  if (!stdin.isTTY || typeof stdin.setRawMode !== 'function') return () => undefined;
+  stdin.setRawMode(true);
+  return () => {
+    stdin.setRawMode?.(false);
+  };
+}
+
+/** Sends the size now and on every resize; returns the function that stops watching. */
+export function monitorSize(io: CliIO, resize: (h: number, w: number) => Promise<void>): () => void {
+  if (!io.stdout.isTTY) return () => undefined;
+  const send = (): void => {
+    const [h, w] = consoleSize(io);
+    if (h > 0 && w > 0) resize(h, w).catch(() => undefined);
+  };
+  send();
+  process.on('SIGWINCH', send);
+  return () => {
+    process.removeListener('SIGWINCH', send);
+  };
+}
