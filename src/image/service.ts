@@ -10,6 +10,7 @@ import { BlobRecords } from './blobrecords.js';
 import { pull, PullOptions, clientFor } from './pull.js';
 import { push, PushOptions, tagsToPush } from './push.js';
 import { Credentials } from '../registry/client/auth.js';
+import { loadArchive, resolveSaveNames, saveArchive } from './archive.js';
 import type { EventBus } from '../daemon/events.js';
 import { LayerStore, chainIds } from './layers.js';
 import { ImageStore, ImageRecord } from './store.js';
@@ -177,6 +178,16 @@ export class ImageService {
     const deps = { d: this.d, records: this.records, hold: (c: string) => this.hold(c) };
     tagsToPush(deps, opts.ref);
     await push(deps, opts, progress);
+  }
+
+  /** GET /images/get: names are resolved now (404 before any byte), the tar streams after. */
+  save(names: string[]): Readable {
+    return saveArchive(this.d, resolveSaveNames(this.d, names));
+  }
+
+  /** POST /images/load. */
+  async load(body: Readable, progress: ProgressSink): Promise<string[]> {
+    return loadArchive(this.d, body, (c) => this.hold(c), progress);
   }
 
   /** POST /auth: checks credentials against the registry, as `docker login` asks the daemon to. */

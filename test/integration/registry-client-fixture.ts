@@ -105,6 +105,22 @@ export async function tarOf(files: Record<string, string | Buffer>): Promise<Buf
   return Buffer.concat(chunks);
 }
 
+export type TarEntry = { name: string; body?: Buffer | string; type?: 'file' | 'symlink' | 'link' | 'directory'; linkname?: string };
+
+/** A tar with links and directories too (archive and escape tests). */
+export async function tarEntries(entries: TarEntry[]): Promise<Buffer> {
+  const pack = tar.pack();
+  for (const e of entries) {
+    if (e.type === 'symlink' || e.type === 'link') pack.entry({ name: e.name, type: e.type, linkname: e.linkname });
+    else if (e.type === 'directory') pack.entry({ name: e.name, type: 'directory' });
+    else pack.entry({ name: e.name, mode: 0o644 }, e.body ?? '');
+  }
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack as unknown as AsyncIterable<Buffer>) chunks.push(c);
+  return Buffer.concat(chunks);
+}
+
 export interface Engine {
   d: ImageDaemon;
   svc: ImageService;

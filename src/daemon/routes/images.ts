@@ -46,6 +46,29 @@ export function registerImageRoutes(r: Router, d: ImageDaemon): void {
     ctx.send(200, out);
   });
 
+  // docker save: one name (GET /images/{name}/get) or many (GET /images/get?names=a&names=b).
+  const save = (ctx: Context, names: string[]) => {
+    const stream = svc().save(names);
+    if (!ctx.res) throw new SystemError('streaming response needs a plain HTTP request');
+    const res = ctx.res;
+    res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+    return new Promise<void>((resolve) => {
+      stream.on('error', (e) => { d.log(`save: ${(e as Error).message}`); res.destroy(e); resolve(); });
+      res.on('close', () => { stream.destroy(); resolve(); });
+      stream.pipe(res);
+      stream.on('end', () => resolve());
+    });
+  };
+  r.get('/images/get', (ctx) => save(ctx, ctx.query.getAll('names').flatMap((n) => n.split(',')).filter(Boolean)));
+  r.get('/images/*name/get', (ctx) => save(ctx, [ctx.params.name]));
+
+  r.post('/images/load', async (ctx) => {
+    const quiet = boolParam(ctx.query, 'quiet');
+    await streamMessages(ctx, async (w) => {
+      await svc().load(ctx.bodyStream() as Readable, (m) => { if (!quiet || m.stream) w.send(m); });
+    });
+  });
+
   r.post('/images/prune', async (ctx) => {
     ctx.send(200, await svc().prune(filtersParam(ctx.query)));
   });
