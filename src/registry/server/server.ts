@@ -489,6 +489,9 @@ export class RegistryServer {
 
     const missing: Descriptor[] = [];
     for (const d of parsed.blobs) {
+      // Touch first: a concurrent gc re-checks mtimes right before deleting, so a blob this
+      // manifest is about to reference is either kept or reported missing, never lost after.
+      await this.storage.touchBlob(d.digest);
       const st = await this.storage.repoBlobStat(name, d.digest);
       if (!st) missing.push(d);
       else if (st.size !== d.size) throw new RegistryError('MANIFEST_INVALID', { digest: d.digest, reason: `descriptor size ${d.size} but blob has ${st.size} bytes` });

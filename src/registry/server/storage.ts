@@ -116,7 +116,7 @@ export class RegistryStorage {
   }
 
   openBlob(digest: string, start?: number, end?: number): Readable {
-    const opts: { highWaterMark: number; start?: number; end?: number } = { highWaterMark: 256 * 1024 };
+    const opts: { highWaterMark: number; start?: number; end?: number } = { highWaterMark: 1 << 20 };
     if (start !== undefined) opts.start = start;
     if (end !== undefined) opts.end = end;
     return createReadStream(this.blobPath(digest), opts);
@@ -240,6 +240,12 @@ export class RegistryStorage {
     const hash = state?.hash;
     let written = 0;
     const ws = createWriteStream(path, { flags: 'r+', start, highWaterMark: 1 << 20 });
+    // Flush to disk while the body is still arriving, so the fsync before commit has only the
+    // tail left to write instead of the whole blob (it dominated large pushes otherwise).
+    const syncer = await fsp.open(path, 'r');
+    let syncing: Promise<void> | undefined;
+    let unsynced = 0;
+    const SYNC_EVERY = 32 * 1024 * 1024;
     try {
       await pipeline(
         body,
@@ -250,6 +256,11 @@ export class RegistryStorage {
               throw new RegistryError('SIZE_INVALID', { expected: expectedLength, reason: 'body longer than declared' });
             }
             hash?.update(chunk);
+            unsynced += chunk.length;
+            if (unsynced >= SYNC_EVERY && syncing === undefined) {
+              unsynced = 0;
+              syncing = syncer.datasync().catch(() => undefined).finally(() => { syncing = undefined; });
+            }
             yield chunk;
           }
         },
@@ -260,9 +271,13 @@ export class RegistryStorage {
       }
     } catch (e) {
       this.uploadState.delete(uuid);
+      await syncing;
+      await syncer.close();
       await fsp.truncate(path, start).catch(() => undefined);
       throw e;
     }
+    await syncing;
+    await syncer.close();
     if (state) state.size = start + written;
     return start + written;
   }
