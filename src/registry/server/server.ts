@@ -175,6 +175,7 @@ export class RegistryServer {
     const key = req.socket.remoteAddress ?? '';
     const cap = Math.max(burst, rps);
     const now = Date.now();
+    if (this.buckets.size > 10_000) this.buckets.clear();
     const b = this.buckets.get(key) ?? { tokens: cap, at: now };
     b.tokens = Math.min(cap, b.tokens + ((now - b.at) / 1000) * rps);
     b.at = now;

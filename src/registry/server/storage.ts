@@ -15,7 +15,7 @@
 
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fsp, type Stats } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RegistryError } from './errors.js';
@@ -66,6 +66,11 @@ async function fsyncFile(p: string): Promise<void> {
   try { await fh.sync(); } finally { await fh.close(); }
 }
 
+/** Makes a rename durable across power loss (the new directory entry itself must reach disk). */
+async function fsyncDir(dir: string): Promise<void> {
+  await fsyncFile(dir).catch(() => undefined);
+}
+
 export class RegistryStorage {
   readonly blobsDir: string;
   readonly reposDir: string;
@@ -103,6 +108,7 @@ export class RegistryStorage {
       await fsp.mkdir(join(dest, '..'), { recursive: true });
       await fsp.rename(tmp, dest).catch(async (e2: unknown) => { await fsp.rm(tmp, { force: true }); throw e2; });
     }
+    await fsyncDir(dirname(dest));
   }
 
   // ---- blobs
@@ -310,6 +316,7 @@ export class RegistryStorage {
     } else {
       await fsyncFile(this.uploadDataPath(uuid));
       await fsp.rename(this.uploadDataPath(uuid), dest);
+      await fsyncDir(this.blobsDir);
     }
     await this.linkBlob(name, digest);
     await this.cancelUpload(uuid);
