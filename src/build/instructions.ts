@@ -32,7 +32,7 @@ export type Instruction = Loc & (
   }
 );
 
-export type InstructionOf<K extends Instruction['kind']> = Extract<Instruction, { kind: K }>;
+export type InstructionOf<K extends Instruction['kind']> = Instruction & { kind: K };
 
 export interface Stage extends Loc {
   /** Position among the Dockerfile's stages. */

@@ -1,0 +1,224 @@
+// The build context: the tar that `POST /build` receives (plain or gzip), unpacked into a temp
+// dir with every entry checked (no absolute names, no `..` above the root, nothing written
+// through a symlink, no hard link to outside), then `.dockerignore` applied as Docker does.
+import { createWriteStream, promises as fsp } from 'node:fs';
+import { join, posix } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import tar from 'tar-stream';
+import { createRequire } from 'node:module';
+import type { Ignore } from '@balena/dockerignore';
+import { InvalidParameterError } from '../errors.js';
+import { decompressed } from '../image/layers.js';
+
+// The package is CommonJS whose typings claim an ES default export; require() gets the factory as it is.
+const ignore = createRequire(import.meta.url)('@balena/dockerignore') as () => Ignore;
+
+export class ContextEscapeError extends InvalidParameterError {
+  constructor(readonly entry: string, why: string) {
+    super(`invalid build context: refusing tar entry ${JSON.stringify(entry)}: ${why}`);
+  }
+}
+
+/** A tar entry name made relative to the context root; throws if it is absolute or escapes. */
+export function contextEntryPath(name: string): string {
+  if (name.startsWith('/')) throw new ContextEscapeError(name, 'absolute path');
+  let depth = 0;
+  const parts: string[] = [];
+  for (const s of name.split('/')) {
+    if (s === '' || s === '.') continue;
+    if (s === '..') {
+      depth--;
+      if (depth < 0) throw new ContextEscapeError(name, 'path escapes the build context');
+      parts.pop();
+    } else { depth++; parts.push(s); }
+  }
+  return parts.join('/');
+}
+
+async function ensureDirs(root: string, relDir: string, known: Set<string>): Promise<void> {
+  if (relDir === '' || known.has(relDir)) return;
+  let cur = '';
+  for (const part of relDir.split('/')) {
+    cur = cur ? `${cur}/${part}` : part;
+    if (known.has(cur)) continue;
+    const abs = join(root, cur);
+    const st = await fsp.lstat(abs).catch(() => undefined);
+    if (st?.isSymbolicLink()) throw new ContextEscapeError(cur, 'a parent directory is a symlink');
+    if (st && !st.isDirectory()) throw new ContextEscapeError(cur, 'a parent is not a directory');
+    if (!st) await fsp.mkdir(abs, { mode: 0o755 });
+    known.add(cur);
+  }
+}
+
+async function clearPath(abs: string): Promise<void> {
+  const st = await fsp.lstat(abs).catch(() => undefined);
+  if (!st) return;
+  if (st.isDirectory()) await fsp.rm(abs, { recursive: true, force: true }); else await fsp.unlink(abs);
+}
+
+export interface ExtractResult {
+  /** The body was not a tar: it is the Dockerfile itself (`docker build - < Dockerfile`). */
+  dockerfileOnly?: Buffer;
+  bytes: number;
+  files: number;
+}
+
+/** Unpacks a build context into `dest` (an existing empty directory). */
+export async function extractContext(source: Readable, dest: string): Promise<ExtractResult> {
+  const plain = await decompressed(source);
+  // Peek at the first block: a tar has "ustar" at offset 257 (or is empty).
+  const chunks: Buffer[] = [];
+  let have = 0;
+  const it = plain[Symbol.asyncIterator]();
+  let done = false;
+  while (have < 512) {
+    const r = await it.next();
+    if (r.done) { done = true; break; }
+    const b = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value as string);
+    chunks.push(b);
+    have += b.length;
+  }
+  const head = Buffer.concat(chunks);
+  const isTar = head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar';
+  const allZero = head.length >= 512 && head.subarray(0, 512).every((x) => x === 0);
+  if (!isTar && !allZero) {
+    const rest: Buffer[] = [head];
+    if (!done) for (;;) { const r = await it.next(); if (r.done) break; rest.push(r.value as Buffer); }
+    const body = Buffer.concat(rest);
+    return { dockerfileOnly: body, bytes: body.length, files: 0 };
+  }
+  const replay = Readable.from((async function* () {
+    yield head;
+    if (!done) for (;;) { const r = await it.next(); if (r.done) break; yield r.value as Buffer; }
+  })());
+
+  const extract = tar.extract();
+  const known = new Set<string>();
+  const dirs: { abs: string; mode: number; mtime?: Date }[] = [];
+  let bytes = 0;
+  let files = 0;
+  const work = (async () => {
+    for await (const entry of extract) {
+      const h = entry.header;
+      const rel = contextEntryPath(h.name);
+      if (rel === '') { entry.resume(); continue; }
+      await ensureDirs(dest, posix.dirname(rel) === '.' ? '' : posix.dirname(rel), known);
+      const abs = join(dest, rel);
+      const mode = (h.mode ?? 0o644) & 0o777;
+      switch (h.type) {
+        case 'directory': {
+          entry.resume();
+          const st = await fsp.lstat(abs).catch(() => undefined);
+          if (st && !st.isDirectory()) await clearPath(abs);
+          if (!st || !st.isDirectory()) await fsp.mkdir(abs, { mode: 0o755 });
+          known.add(rel);
+          dirs.push({ abs, mode, mtime: h.mtime });
+          break;
+        }
+        case 'file': case 'contiguous-file': {
+          await clearPath(abs);
+          known.delete(rel);
+          await pipeline(entry, createWriteStream(abs, { flags: 'wx', mode: 0o600 }));
+          await fsp.chmod(abs, mode);
+          if (h.mtime) await fsp.utimes(abs, h.mtime, h.mtime);
+          bytes += h.size ?? 0;
+          files++;
+          break;
+        }
+        case 'symlink': {
+          entry.resume();
+          await clearPath(abs);
+          known.delete(rel);
+          // Kept as written: COPY resolves links inside the context and refuses ones that leave it.
+          await fsp.symlink(h.linkname ?? '', abs);
+          break;
+        }
+        case 'link': {
+          entry.resume();
+          const target = contextEntryPath(h.linkname ?? '');
+          if (target === '') throw new ContextEscapeError(h.name, 'hard link to the context root');
+          await ensureDirs(dest, posix.dirname(target) === '.' ? '' : posix.dirname(target), known);
+          const st = await fsp.lstat(join(dest, target)).catch(() => undefined);
+          if (!st || !st.isFile()) throw new ContextEscapeError(h.name, `hard link target ${h.linkname} is not a file in the context`);
+          await clearPath(abs);
+          await fsp.link(join(dest, target), abs);
+          files++;
+          break;
+        }
+        default:
+          // Devices, fifos and unknown types have no place in a build context.
+          entry.resume();
+      }
+    }
+  })().catch((e: unknown) => { extract.destroy(e as Error); throw e; });
+  await Promise.all([pipeline(replay, extract), work]);
+  for (let i = dirs.length - 1; i >= 0; i--) {
+    await fsp.chmod(dirs[i].abs, dirs[i].mode | 0o700);
+    if (dirs[i].mtime) await fsp.utimes(dirs[i].abs, dirs[i].mtime as Date, dirs[i].mtime as Date);
+  }
+  return { bytes, files };
+}
+
+/** `.dockerignore` lines → patterns, as Docker's ReadAll cleans them. */
+export function readIgnorePatterns(text: string): string[] {
+  const out: string[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    let line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    let neg = false;
+    if (line.startsWith('!')) { neg = true; line = line.slice(1).trim(); }
+    if (line === '') continue;
+    let p = posix.normalize(line);
+    if (p.length > 1 && p.startsWith('/')) p = p.slice(1);
+    if (p.endsWith('/') && p.length > 1) p = p.slice(0, -1);
+    out.push(neg ? `!${p}` : p);
+  }
+  return out;
+}
+
+export interface IgnoreMatcher {
+  readonly patterns: string[];
+  ignores(rel: string): boolean;
+}
+
+export function ignoreMatcher(patterns: string[]): IgnoreMatcher {
+  const ig = ignore().add(patterns);
+  return { patterns, ignores: (rel) => rel !== '' && rel !== '.' && ig.ignores(rel) };
+}
+
+/** `<Dockerfile>.dockerignore` beside the Dockerfile wins over `.dockerignore` at the root. */
+export async function loadIgnore(root: string, dockerfilePath: string): Promise<IgnoreMatcher> {
+  for (const p of [`${dockerfilePath}.dockerignore`, '.dockerignore']) {
+    const text = await fsp.readFile(join(root, p), 'utf8').catch(() => undefined);
+    if (text !== undefined) return ignoreMatcher(readIgnorePatterns(text));
+  }
+  return ignoreMatcher([]);
+}
+
+/** Removes what the patterns exclude; directories with exceptions inside are walked. */
+export async function pruneIgnored(root: string, m: IgnoreMatcher): Promise<number> {
+  if (m.patterns.length === 0) return 0;
+  const hasExceptions = m.patterns.some((p) => p.startsWith('!'));
+  let removed = 0;
+  const walk = async (rel: string): Promise<boolean> => {
+    const entries = await fsp.readdir(join(root, rel), { withFileTypes: true });
+    let kept = 0;
+    for (const e of entries) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      const ignored = m.ignores(r);
+      if (e.isDirectory()) {
+        if (ignored && !hasExceptions) { await fsp.rm(join(root, r), { recursive: true, force: true }); removed++; continue; }
+        const anyKept = await walk(r);
+        if (ignored && !anyKept) { await fsp.rm(join(root, r), { recursive: true, force: true }); removed++; continue; }
+        kept++;
+      } else if (ignored) {
+        await fsp.rm(join(root, r), { force: true });
+        removed++;
+      } else kept++;
+    }
+    return kept > 0;
+  };
+  await walk('');
+  return removed;
+}
