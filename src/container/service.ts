@@ -396,7 +396,10 @@ export class ContainerService {
       this.failPendingAttaches(c.id);
       c.state = { ...c.state, Status: c.state.Status === 'running' ? 'exited' : c.state.Status, Running: false, Pid: 0, Error: msg, ExitCode: e instanceof RuntimeCreateError ? 127 : c.state.ExitCode };
       if (e instanceof RuntimeCreateError) c.state.ExitCode = /permission denied/i.test(msg) ? 126 : 127;
+      if (e instanceof RuntimeCreateError) c.state.FinishedAt = nowIso();
       this.save(c);
+      this.emitter.emit(`exit:${c.id}`, c.state.ExitCode);
+      if (c.hostConfig.AutoRemove) await this.removeRecord(c, { removeVolumes: true }).catch(() => undefined);
       if (e instanceof BerthError && e.kind !== 'System') throw e;
       throw new SystemError(msg, { cause: e });
     }

@@ -4,8 +4,6 @@ import type { Daemon } from '../daemon.js';
 import { rootfsDirs } from '../../container/rootfs.js';
 import { join } from 'node:path';
 
-const UNITS: [number, string][] = [];
-void UNITS;
 
 /** Go's units.HumanDuration, which `docker ps` uses for STATUS. */
 export function humanDuration(ms: number): string {
@@ -38,8 +36,10 @@ export function statusText(c: ContainerRecord, now = Date.now()): string {
   return `Exited (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
 }
 
-function shellQuote(a: string): string {
-  return a;
+/** moby's list.go quotes arguments that contain spaces, which `docker ps` then shows. */
+function commandLine(path: string, args: string[]): string {
+  if (args.length === 0) return path;
+  return `${path} ${args.map((a) => (a.includes(' ') ? `'${a}'` : a)).join(' ')}`;
 }
 
 export interface NetworkView {
@@ -146,7 +146,7 @@ export function summarizeContainer(d: Daemon, c: ContainerRecord, net: NetworkVi
     Names: [`/${c.name}`],
     Image: image,
     ImageID: c.imageId,
-    Command: [c.path, ...c.args].map(shellQuote).join(' '),
+    Command: commandLine(c.path, c.args),
     Created: Math.floor(Date.parse(c.created) / 1000),
     Ports: nv.Ports,
     Labels: c.config.Labels ?? {},
