@@ -2,6 +2,8 @@
 import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync, chmodSync, openSync, closeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { Router } from './http/router.js';
 import { createApiServer } from './http/server.js';
 import { Daemon, DaemonConfig, defaultExecRoot, VERSION } from './daemon.js';
@@ -95,7 +97,7 @@ export async function main(argv: string[]): Promise<number> {
   });
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/berthd')) {
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
   main(process.argv.slice(2)).then((code) => process.exit(code), (e: unknown) => {
     log(`fatal: ${(e as Error).stack ?? String(e)}`);
     process.exit(1);
