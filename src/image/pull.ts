@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fsp, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
+import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BerthError, InvalidParameterError, NotFoundError, UnavailableError } from '../errors.js';
 import { RegistryClient, isInsecureRegistry } from '../registry/client/client.js';
@@ -110,7 +110,8 @@ async function fetchConfig(client: RegistryClient, repo: string, desc: Descripto
  * Downloads one blob into the content store, hashing as it streams. A partial file from an
  * interrupted download is resumed with Range when the registry allows it.
  */
-async function downloadBlob(deps: PullDeps, client: RegistryClient, repo: string, desc: Descriptor, progress: ProgressSink, signal: { aborted: boolean }): Promise<void> {
+async function downloadBlob(deps: PullDeps, client: RegistryClient, repo: string, desc: Descriptor, progress: ProgressSink, signal: { aborted: boolean },
+  unpack?: (s: Readable) => Promise<unknown>): Promise<void> {
   const { content } = deps.d;
   if (content.has(desc.digest)) return;
   const partialDir = join(content.root, 'blobs', 'partial');
@@ -147,7 +148,34 @@ async function downloadBlob(deps: PullDeps, client: RegistryClient, repo: string
           cb(null, chunk);
         },
       });
-      await pipeline(res.body, tap, createWriteStream(partial, { flags: start > 0 ? 'a' : 'w', highWaterMark: 1 << 20 }));
+      const file = createWriteStream(partial, { flags: start > 0 ? 'a' : 'w', highWaterMark: 1 << 20 });
+      if (unpack && start === 0) {
+        // Unpack while downloading: the bytes go to the partial file and to the unpacker.
+        const toUnpack = new PassThrough({ highWaterMark: 4 << 20 });
+        const tee = new Transform({
+          transform(chunk: Buffer, _e, cb) {
+            if (toUnpack.write(chunk)) cb(null, chunk);
+            else toUnpack.once('drain', () => cb(null, chunk));
+          },
+          flush(cb) { toUnpack.end(); cb(); },
+        });
+        const unpacking = unpack(toUnpack);
+        try {
+          await pipeline(res.body, tap, tee, file);
+        } catch (e) {
+          toUnpack.destroy(e as Error);
+          await unpacking.catch(() => undefined);
+          throw e;
+        }
+        try {
+          await unpacking;
+        } catch (e) {
+          await fsp.rm(partial, { force: true });
+          throw e;
+        }
+      } else {
+        await pipeline(res.body, tap, file);
+      }
       progress({ status: 'Verifying Checksum', progressDetail: {}, id });
       const got = `sha256:${hash.digest('hex')}`;
       if (got !== desc.digest) {
@@ -235,7 +263,13 @@ export async function pullOne(deps: PullDeps, client: RegistryClient, opts: Pull
       const key = l.digest;
       let p = inflight.get(key);
       if (!p) {
-        p = downloadBlob(deps, client, ref.path, l, progress, signal).finally(() => inflight.delete(key));
+        // Unpack while downloading when the layer's parent already exists (always for the first).
+        const parentChain = i === 0 ? null : chains[i - 1];
+        const streamable = parentChain === null || d.layers.has(parentChain);
+        const unpack = streamable
+          ? async (s: Readable) => { await d.layers.applyStream(parentChain, s, diffIds[i]); created.push(chains[i]); }
+          : undefined;
+        p = downloadBlob(deps, client, ref.path, l, progress, signal, unpack).finally(() => inflight.delete(key));
         inflight.set(key, p);
       }
       await p;
@@ -255,7 +289,11 @@ export async function pullOne(deps: PullDeps, client: RegistryClient, opts: Pull
         await Promise.allSettled(downloads);
         throw e;
       }
-      if (missing[i] && !d.layers.has(chains[i])) {
+      if (missing[i] && d.layers.has(chains[i])) {
+        // Unpacked while it downloaded.
+        d.layers.recordBlob({ diffId: diffIds[i], digest: l.digest, mediaType: l.mediaType || MediaType.OciLayerGzip, size: d.content.size(l.digest) ?? 0 });
+        progress({ status: 'Pull complete', progressDetail: {}, id: short(l.digest) });
+      } else if (missing[i]) {
         progress({ status: 'Extracting', progressDetail: {}, id: short(l.digest) });
         const mt = l.mediaType || MediaType.OciLayerGzip;
         try {
