@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { http, makeOciLayout, run, startRegistry, type RunningRegistry } from './registry-server-helpers.js';
+import { http, makeOciLayout, run, sha256, startRegistry, type RunningRegistry } from './registry-server-helpers.js';
 
 function uploadedBytes(root: string): number {
   let total = 0;
@@ -64,5 +64,32 @@ describe('registry server crash safety', () => {
     const insp = await run('skopeo', ['inspect', '--tls-verify=false', dst]);
     assert.equal((JSON.parse(insp.stdout) as { Digest: string }).Digest, img.manifestDigest);
     assert.equal(statSync(join(root, 'blobs', 'sha256', img.layerDigest.slice(7))).size, img.layerSize);
+  });
+
+  it('a chunked upload survives a server restart and completes with the right digest', async () => {
+    const root = join(dir, 'resume');
+    const first = await startRegistry(root);
+    regs.push(first);
+    const post = await http('POST', `${first.base}/v2/resume/app/blobs/uploads/`);
+    const loc = post.headers.location as string;
+    assert.equal((await http('PATCH', `${first.base}${loc}`, { body: 'first half,', headers: { 'Content-Range': '0-10' } })).status, 202);
+    await first.stop('SIGKILL');
+    const second = await startRegistry(root);
+    regs.push(second);
+    const st = await http('GET', `${second.base}${loc}`);
+    assert.equal(st.status, 204);
+    assert.equal(st.headers.range, '0-10');
+    const wrong = await http('PUT', `${second.base}${loc}?digest=${sha256('first half, second')}`, { body: 'x second', headers: { 'Content-Range': '11-18' } });
+    assert.equal(wrong.status, 400);
+    const post2 = await http('POST', `${second.base}/v2/resume/app/blobs/uploads/`);
+    const loc2 = post2.headers.location as string;
+    await http('PATCH', `${second.base}${loc2}`, { body: 'first half,' });
+    await second.stop('SIGKILL');
+    const third = await startRegistry(root);
+    regs.push(third);
+    const digest = sha256('first half, second half');
+    const fin = await http('PUT', `${third.base}${loc2}?digest=${digest}`, { body: ' second half' });
+    assert.equal(fin.status, 201, fin.body.toString());
+    assert.equal((await http('GET', `${third.base}/v2/resume/app/blobs/${digest}`)).body.toString(), 'first half, second half');
   });
 });
