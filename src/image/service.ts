@@ -1,6 +1,7 @@
 // The image service: what the image routes of the Engine API do, on top of the image, layer and
 // content stores. Routes only translate HTTP; every rule Docker applies (what `rmi` may delete,
 // which images `images` lists, what prune removes) lives here.
+import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ConflictError, InvalidParameterError, NotFoundError } from '../errors.js';
@@ -518,13 +519,33 @@ export class ImageService {
       records.push({ Deleted: l.chainId });
       reclaimed += before.get(l.chainId) ?? l.size;
     }
+    // `image prune -a` (also what `system prune -a` sends) with no other filter clears crash leftovers.
+    if (!danglingOnly && filters.size === 1 && this.held.size === 0) reclaimed += await this.sweepCrashLeftovers();
     if (records.length) this.d.events.emit('image', 'prune', '', { reclaimed: String(reclaimed) });
     return { ImagesDeleted: records.length ? records : null, SpaceReclaimed: reclaimed };
   }
 
-  /** For `system prune -a` (nothing running): every unused image, every orphan layer. */
+  /**
+   * For `system prune -a` (nothing running): every unused image, every orphan layer, and what
+   * a crash can leave (layer dirs without a record, partial downloads) when nothing is in flight.
+   */
   async pruneAll(): Promise<PruneReport> {
     return this.prune(new Map([['dangling', ['false']]]));
+  }
+
+  private async sweepCrashLeftovers(): Promise<number> {
+    let n = 0;
+    const known = new Set(this.layers.list().map((l) => l.chainId.replace(/^sha256:/, '')));
+    for (const name of await fsp.readdir(this.layers.dir).catch(() => [] as string[])) {
+      if (name === 'tmp' || known.has(name) || !/^[a-f0-9]{64}$/.test(name)) continue;
+      await fsp.rm(join(this.layers.dir, name), { recursive: true, force: true });
+    }
+    const partialDir = join(this.d.content.root, 'blobs', 'partial');
+    for (const name of await fsp.readdir(partialDir).catch(() => [] as string[])) {
+      n += (await fsp.stat(join(partialDir, name)).catch(() => undefined))?.size ?? 0;
+      await fsp.rm(join(partialDir, name), { force: true });
+    }
+    return n;
   }
 
   /** The image part of GET /system/df, from sizes recorded at write time. */
