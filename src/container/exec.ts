@@ -1,12 +1,280 @@
-// Exec sessions: processes started inside a running container's namespaces and cgroup.
-import type { ContainerService } from './service.js';
+// Exec sessions: a process started in a running container's namespaces and cgroup by the OCI
+// runtime's `exec`, under conmon (which keeps its stdio, TTY and exit code like a container's).
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { SeqpacketSocket } from 'node-unix-socket';
+import { ConflictError, InvalidParameterError, NotFoundError, SystemError } from '../errors.js';
+import { newId } from '../util/ids.js';
+import type { ContainerService, AttachSink, AttachSession } from './service.js';
 import type { EventBus } from '../daemon/events.js';
+import { ALL_CAPS, OciSpec, resolveUser } from './spec.js';
+import { rootfsDirs } from './rootfs.js';
+import { parseSyncMessage, runtimeErrorMessage } from './runtime.js';
+
+/** The body of POST /containers/{id}/exec. */
+export interface ExecConfig {
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
+  DetachKeys?: string;
+  Tty?: boolean;
+  ConsoleSize?: [number, number] | null;
+  Env?: string[] | null;
+  Cmd?: string[];
+  Privileged?: boolean;
+  User?: string;
+  WorkingDir?: string;
+}
+
+export interface ExecRecord {
+  id: string;
+  containerId: string;
+  config: ExecConfig;
+  running: boolean;
+  exitCode: number | null;
+  pid: number;
+  started: boolean;
+}
+
+/** GET /exec/{id}/json (swagger ExecInspectResponse). */
+export interface ExecInspect {
+  CanRemove: boolean;
+  DetachKeys: string;
+  ID: string;
+  Running: boolean;
+  ExitCode: number | null;
+  ProcessConfig: { privileged: boolean; user: string; tty: boolean; entrypoint: string; arguments: string[] };
+  OpenStdin: boolean;
+  OpenStderr: boolean;
+  OpenStdout: boolean;
+  ContainerID: string;
+  Pid: number;
+}
+
+function lineReader(stream: Readable): () => Promise<string | undefined> {
+  let buf = '';
+  const lines: string[] = [];
+  let waiter: ((l: string | undefined) => void) | undefined;
+  let ended = false;
+  stream.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const l = buf.slice(0, i); buf = buf.slice(i + 1);
+      if (waiter) { const w = waiter; waiter = undefined; w(l); } else lines.push(l);
+    }
+  });
+  const end = () => { ended = true; if (waiter) { const w = waiter; waiter = undefined; w(undefined); } };
+  stream.on('end', end); stream.on('close', end); stream.on('error', end);
+  return () => new Promise((resolve) => {
+    if (lines.length) resolve(lines.shift()); else if (ended) resolve(undefined); else waiter = resolve;
+  });
+}
 
 export class ExecService {
-  private readonly byContainer = new Map<string, Set<string>>();
+  private readonly execs = new Map<string, ExecRecord>();
+  private readonly dirs = new Map<string, string>();
+
   constructor(readonly containers: ContainerService, readonly events: EventBus, readonly execRoot: string, readonly log: (l: string) => void) {}
+
   idsFor(containerId: string): string[] | null {
-    const s = this.byContainer.get(containerId);
-    return s && s.size ? [...s] : null;
+    const ids = [...this.execs.values()].filter((e) => e.containerId === containerId).map((e) => e.id);
+    return ids.length ? ids : null;
   }
+
+  create(containerRef: string, config: ExecConfig): string {
+    const c = this.containers.get(containerRef);
+    if (!c.state.Running) throw new ConflictError(`container ${c.id} is not running`);
+    if (c.state.Paused) throw new ConflictError(`container ${c.id} is paused, unpause the container before exec`);
+    if (!Array.isArray(config.Cmd) || config.Cmd.length === 0) throw new InvalidParameterError('No exec command specified');
+    for (const old of this.execs.values()) if (!this.containers.tryGet(old.containerId)) this.execs.delete(old.id);
+    const id = newId();
+    this.execs.set(id, { id, containerId: c.id, config, running: false, exitCode: null, pid: 0, started: false });
+    this.events.emit('container', `exec_create: ${config.Cmd.join(' ')}`, c.id, { image: c.imageName, name: c.name, execID: id });
+    // Docker keeps finished execs for a while; berth keeps them until the container goes.
+    return id;
+  }
+
+  get(id: string): ExecRecord {
+    const e = this.execs.get(id);
+    if (!e) throw new NotFoundError(`No such exec instance: ${id}`);
+    return e;
+  }
+
+  inspect(id: string): ExecInspect {
+    const e = this.get(id);
+    const [entrypoint, ...args] = e.config.Cmd ?? [];
+    return {
+      CanRemove: false, DetachKeys: e.config.DetachKeys ?? '', ID: e.id, Running: e.running, ExitCode: e.exitCode,
+      ProcessConfig: { privileged: e.config.Privileged === true, user: e.config.User ?? '', tty: e.config.Tty === true, entrypoint: entrypoint ?? '', arguments: args },
+      OpenStdin: e.config.AttachStdin === true, OpenStderr: e.config.AttachStderr === true, OpenStdout: e.config.AttachStdout === true,
+      ContainerID: e.containerId, Pid: e.pid,
+    };
+  }
+
+  forgetContainer(containerId: string): void {
+    for (const e of this.execs.values()) if (e.containerId === containerId) this.execs.delete(e.id);
+  }
+
+  async resize(id: string, height: number, width: number): Promise<void> {
+    const e = this.get(id);
+    const dir = this.dirs.get(id);
+    if (!e.running || !dir || !e.config.Tty) return;
+    const { promises: fsp } = await import('node:fs');
+    const fh = await fsp.open(join(dir, 'ctl'), 'w');
+    try { await fh.write(`1 ${height} ${width}\n`); } finally { await fh.close(); }
+  }
+
+  /**
+   * Starts the exec. With a sink the caller is attached (stdout/stderr to the sink, stdin from the
+   * returned session); the sink ends only after the exit code is known, so a client that asks for
+   * it right after the stream ends (docker exec) sees it.
+   */
+  async start(id: string, opts: { detach: boolean; sink?: AttachSink; detachKeys?: number[] }): Promise<AttachSession | undefined> {
+    const e = this.get(id);
+    if (e.started) throw new ConflictError(`Error: Exec command ${id} has already run`);
+    const c = this.containers.get(e.containerId);
+    if (!c.state.Running) throw new ConflictError(`container ${c.id} is not running`);
+    e.started = true;
+    const rt = this.containers.runtimeFor(c);
+    const { conmon, runtimePath, runtimeRoot, socketDir } = rt.conmonArgs();
+    const dir = join(this.execRoot, 'execs', id.slice(0, 16));
+    mkdirSync(dir, { recursive: true });
+    this.dirs.set(id, dir);
+
+    const bundleSpec = JSON.parse(readFileSync(join(this.containers.containerDir(c.id), 'config.json'), 'utf8')) as OciSpec;
+    const proc = { ...bundleSpec.process };
+    const rootfs = rootfsDirs(this.containers.containerDir(c.id)).merged;
+    if (e.config.User) {
+      const u = resolveUser(rootfs, e.config.User);
+      proc.user = { uid: u.uid, gid: u.gid, ...(u.additionalGids.length ? { additionalGids: u.additionalGids } : {}) };
+    }
+    proc.args = e.config.Cmd ?? [];
+    proc.terminal = e.config.Tty === true;
+    const env = new Map<string, string>();
+    for (const kv of [...proc.env, ...(e.config.Env ?? [])]) env.set(kv.split('=')[0], kv);
+    if (proc.terminal && !env.has('TERM')) env.set('TERM', 'TERM=xterm');
+    proc.env = [...env.values()];
+    if (e.config.WorkingDir) proc.cwd = e.config.WorkingDir;
+    if (e.config.Privileged) proc.capabilities = { bounding: ALL_CAPS, effective: ALL_CAPS, permitted: ALL_CAPS, inheritable: [], ambient: [] };
+    if (e.config.ConsoleSize && e.config.ConsoleSize[0] > 0) proc.consoleSize = { height: e.config.ConsoleSize[0], width: e.config.ConsoleSize[1] };
+    else delete proc.consoleSize;
+    const specFile = join(dir, 'process.json');
+    writeFileSync(specFile, JSON.stringify(proc));
+
+    const attach = !opts.detach && opts.sink !== undefined;
+    const stdin = attach && e.config.AttachStdin === true;
+    const args = [
+      '--api-version', '1', '-c', c.id, '-u', id, '-n', c.name, '-r', runtimePath, '-b', dir,
+      '-p', join(dir, 'pid'), '-l', `k8s-file:${join(dir, 'log')}`, '--exit-dir', dir, '--socket-dir-path', socketDir,
+      '--runtime-arg', `--root=${runtimeRoot}`, '-e', '--exec-process-spec', specFile, '--log-level', 'error',
+    ];
+    if (attach) args.push('--exec-attach');
+    if (proc.terminal) args.push('-t');
+    if (stdin) args.push('-i');
+    const child = spawn(conmon, args, {
+      cwd: dir, detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+      env: { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4', ...(attach ? { _OCI_ATTACHPIPE: '5' } : {}) },
+    });
+    let stderr = '';
+    child.stderr?.on('data', (b: Buffer) => { stderr += b.toString(); });
+    const pipes = child.stdio as unknown as (Readable | Writable | null)[];
+    const syncLine = lineReader(pipes[3] as Readable);
+    const startPipe = pipes[4] as Writable;
+    const attachLine = lineReader(pipes[5] as Readable);
+    startPipe.write('0');
+
+    let sock: SeqpacketSocket | undefined;
+    let session: ExecAttachSession | undefined;
+    const cleanup = () => {
+      for (const s of [pipes[3], pipes[4], pipes[5]]) s?.destroy();
+      rmSync(dir, { recursive: true, force: true });
+      this.dirs.delete(id);
+    };
+    try {
+      if (attach) {
+        const ready = await attachLine();
+        if (ready === undefined) throw new SystemError(`exec failed to start: ${stderr.trim() || 'conmon exited'}`);
+        sock = await connectSeqpacket(join(socketDir, id, 'attach'));
+        session = new ExecAttachSession(sock, proc.terminal ? opts.detachKeys ?? [16, 17] : undefined);
+      }
+      startPipe.write('0');
+      const first = parseSyncMessage((await syncLine()) ?? '');
+      if (!first || first.data <= 0) {
+        const raw = first?.message ?? stderr.trim() ?? 'exec failed';
+        const msg = runtimeErrorMessage(raw).replace(/^failed to create task for container: OCI runtime create failed: /, 'OCI runtime exec failed: exec failed: ');
+        e.exitCode = 126;
+        sock?.destroy();
+        throw new SystemError(msg);
+      }
+      e.pid = first.data;
+      e.running = true;
+      this.events.emit('container', `exec_start: ${(e.config.Cmd ?? []).join(' ')}`, c.id, { image: c.imageName, name: c.name, execID: id });
+    } catch (err) {
+      cleanup();
+      e.running = false;
+      throw err;
+    }
+
+    const exited = (async () => {
+      const line = await syncLine();
+      const msg = parseSyncMessage(line ?? '');
+      let code = msg ? msg.data : NaN;
+      if (!Number.isFinite(code)) {
+        try { code = Number(readFileSync(join(dir, id), 'utf8').trim()); } catch { code = 126; }
+      }
+      e.exitCode = code;
+      e.running = false;
+      this.events.emit('container', 'exec_die', c.id, { image: c.imageName, name: c.name, execID: id, exitCode: String(code) });
+      cleanup();
+    })();
+
+    if (sock && session && opts.sink) {
+      const sink = opts.sink;
+      const tty = proc.terminal;
+      const want = { stdout: e.config.AttachStdout !== false, stderr: e.config.AttachStderr !== false };
+      let ended = false;
+      const end = () => { if (ended) return; ended = true; void exited.finally(() => sink.end()); };
+      session.onDetach = () => { ended = true; sock?.destroy(); sink.end(); };
+      sock.on('data', (buf: Buffer) => {
+        if (buf.length < 1) return;
+        const data = Buffer.from(buf.subarray(1));
+        if (buf[0] === 2 && want.stdout) sink.output('stdout', data);
+        else if (buf[0] === 3 && want.stderr) sink.output(tty ? 'stdout' : 'stderr', data);
+      });
+      sock.on('end', end);
+      sock.on('close', end);
+      sock.on('error', end);
+      if (!stdin) { try { sock.end(); } catch { /* closed */ } }
+      return session;
+    }
+    void exited;
+    return undefined;
+  }
+}
+
+function connectSeqpacket(path: string): Promise<SeqpacketSocket> {
+  return new Promise((resolve, reject) => {
+    const s = new SeqpacketSocket();
+    s.once('error', reject);
+    s.connect(path, () => { s.removeListener('error', reject); resolve(s); });
+  });
+}
+
+class ExecAttachSession implements AttachSession {
+  onDetach?: () => void;
+  private pos = 0;
+  constructor(private readonly sock: SeqpacketSocket, private readonly detachKeys: number[] | undefined) {}
+  write(data: Buffer): void {
+    if (this.detachKeys && this.detachKeys.length) {
+      for (const b of data) {
+        if (b === this.detachKeys[this.pos]) { if (++this.pos === this.detachKeys.length) { this.onDetach?.(); return; } } else this.pos = 0;
+      }
+    }
+    for (let i = 0; i < data.length; i += 8192) { try { this.sock.write(data.subarray(i, i + 8192)); } catch { return; } }
+  }
+  closeStdin(): void { try { this.sock.end(); } catch { /* closed */ } }
+  close(): void { try { this.sock.destroy(); } catch { /* closed */ } }
 }

@@ -35,6 +35,8 @@ export interface OciRuntime {
   state(id: string): Promise<RuntimeState | undefined>;
   /** conmon's attach socket (SOCK_SEQPACKET) for a running container. */
   attachSocket(id: string): string;
+  /** Arguments conmon needs to drive this runtime (used for exec sessions). */
+  conmonArgs(): { conmon: string; runtimePath: string; runtimeRoot: string; socketDir: string };
 }
 
 /** Error text from the runtime, shaped so that the docker CLI derives 126/127 as it does for runc. */
@@ -86,6 +88,10 @@ export class ConmonRuntime implements OciRuntime {
 
   attachSocket(id: string): string {
     return join(this.socketDir, id, 'attach');
+  }
+
+  conmonArgs(): { conmon: string; runtimePath: string; runtimeRoot: string; socketDir: string } {
+    return { conmon: this.conmonPath, runtimePath: this.path, runtimeRoot: this.root, socketDir: this.socketDir };
   }
 
   async create(o: RuntimeCreateOptions): Promise<{ pid: number; conmonPid: number }> {

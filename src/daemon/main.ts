@@ -11,6 +11,7 @@ import { registerSystemRoutes } from './routes/system.js';
 import { registerContainerRoutes } from './routes/containers.js';
 import { registerImageRoutes } from './routes/images.js';
 import { registerDistributionRoutes } from './routes/distribution.js';
+import { registerExecRoutes } from './routes/exec.js';
 import { processAlive } from '../container/service.js';
 
 export const DEFAULT_SOCKET = '/run/berth/berth.sock';
@@ -41,6 +42,7 @@ export function buildRouter(d: Daemon): Router {
   const r = new Router();
   registerSystemRoutes(r, d);
   registerContainerRoutes(r, d);
+  registerExecRoutes(r, d);
   registerImageRoutes(r, d);
   registerDistributionRoutes(r, d);
   return r;
