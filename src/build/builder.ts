@@ -414,7 +414,7 @@ class BuildRun {
           if (inst.startInterval) hc.StartInterval = inst.startInterval;
           if (inst.retries) hc.Retries = inst.retries;
         }
-        return this.metaStep(st, inst, `HEALTHCHECK &{${goList(hc.Test)}}`, used, (c) => { c.Healthcheck = hc; });
+        return this.metaStep(st, inst, `HEALTHCHECK &{${goList(inst.test)}}`, used, (c) => { c.Healthcheck = hc; });
       }
       case 'cmd': case 'entrypoint': {
         const shell = cfg().Shell ?? DEFAULT_SHELL;
