@@ -749,8 +749,37 @@ export class ContainerService {
 
   cgroupMode(): CgroupMode { return this.o.cgroupMode; }
 
-  /** Emits a record update (used by hooks that change network settings etc.). */
+  /** Persists a record changed by a hook (network endpoints, mounts). */
   update(c: ContainerRecord): void { this.save(c); }
+
+  /**
+   * Adds another part's lifecycle hooks (volumes, network). prepare results are merged in
+   * registration order; release/removed run in reverse order.
+   */
+  addHooks(h: ContainerHooks): void {
+    const prev = this.hooks;
+    this.hooks = {
+      validate: async (c) => { await prev.validate?.(c); await h.validate?.(c); },
+      prepare: async (c, rootfs) => {
+        const a: PrepareResult = (await prev.prepare?.(c, rootfs)) ?? {};
+        let b: PrepareResult;
+        try {
+          b = (await h.prepare?.(c, rootfs)) ?? {};
+        } catch (e) {
+          await prev.release?.(c).catch(() => undefined);
+          throw e;
+        }
+        return { ...a, ...b, mounts: [...(a.mounts ?? []), ...(b.mounts ?? [])] };
+      },
+      release: async (c) => { await h.release?.(c).catch((e) => this.o.log(`release: ${(e as Error).message}`)); await prev.release?.(c); },
+      removed: async (c, o) => { await h.removed?.(c, o).catch((e) => this.o.log(`removed: ${(e as Error).message}`)); await prev.removed?.(c, o); },
+    };
+  }
+
+  /** Chain IDs containers stand on, so image removal keeps their layers. */
+  referencedChains(): Set<string> {
+    return new Set([...this.byId.values()].map((c) => c.topChainId).filter((x): x is string => x !== null));
+  }
 }
 
 async function writeCtl(path: string, line: string): Promise<void> {
