@@ -7,8 +7,8 @@ import { createReadStream, createWriteStream, promises as fsp, mkdirSync } from 
 import { join } from 'node:path';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BerthError, InvalidParameterError, NotFoundError, UnavailableError } from '../errors.js';
-import { RegistryClient, isInsecureRegistry } from '../registry/client/client.js';
+import { BerthError, InvalidParameterError, NotFoundError, SystemError, UnavailableError } from '../errors.js';
+import { RegistryClient, RegistryError, isInsecureRegistry } from '../registry/client/client.js';
 import { Credentials } from '../registry/client/auth.js';
 import { ConnectError, readBody } from '../registry/client/http.js';
 import { Reference, familiarString, familiarRepository, repositoryName, withDefaultTag } from './reference.js';
@@ -344,8 +344,29 @@ function chainsUnder(d: ImageDaemon, top: string): Set<string> {
   return out;
 }
 
+/**
+ * Docker's translatePullError: a denied or unknown repository is "not found" with a hint to log
+ * in; a 401 is never passed on as 401 (the docker CLI would start an interactive login).
+ */
+export function translatePullError(e: unknown, ref: Reference): unknown {
+  if (!(e instanceof BerthError)) return e;
+  if (e instanceof RegistryError && (e.code === 'DENIED' || e.code === 'NAME_UNKNOWN' || e.status === 403)) {
+    return new NotFoundError(`pull access denied for ${familiarRepository(ref)}, repository does not exist or may require 'docker login': ${e.message.replace(/^[^:]*: (?=denied|name unknown)/, '')}`);
+  }
+  if (e.kind === 'Unauthorized' || e.kind === 'Forbidden') return new SystemError(e.message, { cause: e });
+  return e;
+}
+
 /** POST /images/create?fromImage=: one tag/digest, or every tag when none is given. */
 export async function pull(deps: PullDeps, opts: PullOptions & { allTags?: boolean }, progress: ProgressSink): Promise<void> {
+  try {
+    await pullTags(deps, opts, progress);
+  } catch (e) {
+    throw translatePullError(e, opts.ref);
+  }
+}
+
+async function pullTags(deps: PullDeps, opts: PullOptions & { allTags?: boolean }, progress: ProgressSink): Promise<void> {
   const client = clientFor(deps.d, opts.ref, opts.credentials);
   if (opts.allTags && !opts.ref.tag && !opts.ref.digest) {
     const tags = await client.tags(opts.ref.path);

@@ -70,6 +70,12 @@ test('docker login through berthd, then push and pull with a basic-auth registry
   ok(docker(d, ['rmi', name]), 'rmi');
   ok(docker(d, ['pull', name]), 'pull');
   ok(docker(d, ['logout', authReg.host]), 'logout');
+  // Without credentials: an error, never a 401 that would make the CLI prompt for a login.
+  ok(docker(d, ['rmi', name]), 'rmi');
+  const anon = docker(d, ['pull', name]);
+  assert.notEqual(anon.code, 0);
+  assert.match(anon.stderr, /no basic auth credentials/);
+  assert.doesNotMatch(anon.stdout, /Username/);
 });
 
 test('docker save | docker load, and skopeo reads what we save and writes what we load', () => {
