@@ -88,9 +88,13 @@ export async function extractContext(source: Readable, dest: string): Promise<Ex
     const body = Buffer.concat(rest);
     return { dockerfileOnly: body, bytes: body.length, files: 0 };
   }
+  // The docker CLI ends a context made with `-f -` right after the last file's data, without
+  // its padding or the end-of-archive blocks (Go's tar reader accepts that); pad it here.
   const replay = Readable.from((async function* () {
+    let total = head.length;
     yield head;
-    if (!done) for (;;) { const r = await it.next(); if (r.done) break; yield r.value as Buffer; }
+    if (!done) for (;;) { const r = await it.next(); if (r.done) break; total += (r.value as Buffer).length; yield r.value as Buffer; }
+    yield Buffer.alloc((512 - (total % 512)) % 512 + 1024);
   })());
 
   const extract = tar.extract();

@@ -1,0 +1,140 @@
+// Builds through a real berthd (in this process, with the build route mounted the way the lead
+// wires it) with the real docker CLI's classic builder, then runs and inspects the results.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync, existsSync, readdirSync, rmdirSync, utimesSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import { Daemon } from '../../src/daemon/daemon.js';
+import { buildRouter } from '../../src/daemon/main.js';
+import { createApiServer } from '../../src/daemon/http/server.js';
+import { Builder } from '../../src/build/builder.js';
+import { DaemonBuildBackend } from '../../src/build/daemon-backend.js';
+import { buildRoute } from '../../src/build/http.js';
+
+const DOCKER = '/usr/local/bin/docker';
+let base = '';
+let d: Daemon | undefined;
+let server: Server | undefined;
+let env: NodeJS.ProcessEnv = {};
+let cgroupParent = '';
+let execRoot = '';
+
+function dockerAsync(args: string[], opts: { input?: string; cwd?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = execFile(DOCKER, args, { env, cwd: opts.cwd, maxBuffer: 64 << 20, timeout: 120_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+    if (opts.input !== undefined) p.stdin?.end(opts.input);
+  });
+}
+
+function ctxDir(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(base, 'ctx-'));
+  for (const [p, c] of Object.entries(files)) {
+    mkdirSync(join(dir, p, '..'), { recursive: true });
+    writeFileSync(join(dir, p), c);
+  }
+  return dir;
+}
+
+before(async () => {
+  base = mkdtempSync(join(tmpdir(), 'berth-build-it-'));
+  const suffix = base.slice(-6);
+  execRoot = join('/run/berth', `b-${suffix}`);
+  cgroupParent = `/berth-build-test-${suffix}`;
+  const socket = join(base, 'berth.sock');
+  d = await Daemon.open({
+    dataRoot: join(base, 'root'), execRoot, socketPath: socket, defaultRuntime: 'crun', runtimePaths: {},
+    cgroupParent, insecureRegistries: [], defaultImage: true,
+  }, () => undefined);
+  const router = buildRouter(d);
+  const stateDir = join(base, 'root', 'build');
+  const backend = new DaemonBuildBackend({ db: d.db, images: d.images, containers: d.containers, events: d.events, stateDir });
+  router.post('/build', buildRoute({ builder: new Builder(backend, { stateDir }), stateDir }));
+  server = createApiServer({ router, serverVersion: '28.5.2', log: () => undefined });
+  await new Promise<void>((r) => server!.listen(socket, () => r()));
+  env = { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_BUILDKIT: '0', DOCKER_CONFIG: join(base, 'docker-config') };
+});
+
+after(async () => {
+  if (server) { server.closeAllConnections(); await new Promise((r) => server!.close(() => r(undefined))); }
+  if (d) {
+    for (const c of d.containers.list()) await d.containers.remove(c.id, { force: true, removeVolumes: true }).catch(() => undefined);
+    d.close();
+  }
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m && m.startsWith(`${base}/`));
+  for (const m of mounts.sort((a, b) => b.length - a.length)) spawnSync('umount', ['-l', m]);
+  for (const root of existsSync('/sys/fs/cgroup/cgroup.controllers') ? ['/sys/fs/cgroup'] : readdirSync('/sys/fs/cgroup').map((c) => join('/sys/fs/cgroup', c))) {
+    const dir = join(root, cgroupParent);
+    if (!existsSync(dir)) continue;
+    const walk = (x: string) => {
+      for (const e of readdirSync(x, { withFileTypes: true })) if (e.isDirectory()) walk(join(x, e.name));
+      try { rmdirSync(x); } catch { /* busy */ }
+    };
+    walk(dir);
+  }
+  rmSync(execRoot, { recursive: true, force: true });
+  rmSync(base, { recursive: true, force: true });
+});
+
+test('docker build (classic): RUN, COPY, ENV, CMD; the image runs', async () => {
+  const dir = ctxDir({
+    'Dockerfile': 'FROM busybox\nENV GREETING=hello\nCOPY app.txt /app/\nRUN echo "$GREETING from run" > /app/run.txt && cat /app/app.txt\nWORKDIR /app\nCMD ["cat", "run.txt", "app.txt"]\n',
+    'app.txt': 'from context\n',
+  });
+  const b = await dockerAsync(['build', '-t', 'it-basic', dir]);
+  assert.equal(b.code, 0, b.stdout + b.stderr);
+  assert.match(b.stdout, /Step 1\/6 : FROM busybox/);
+  assert.match(b.stdout, /from context/);
+  assert.match(b.stdout, /Successfully tagged it-basic:latest/);
+  const r = await dockerAsync(['run', '--rm', 'it-basic']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'hello from run\nfrom context\n');
+  const insp = JSON.parse((await dockerAsync(['image', 'inspect', 'it-basic'])).stdout) as { Config: { Env: string[]; WorkingDir: string } }[];
+  assert.ok(insp[0].Config.Env.includes('GREETING=hello'));
+  assert.equal(insp[0].Config.WorkingDir, '/app');
+  const again = await dockerAsync(['build', '-t', 'it-basic', dir]);
+  assert.equal((again.stdout.match(/Using cache/g) ?? []).length, 5, again.stdout);
+  utimesSync(join(dir, 'app.txt'), new Date(2001, 1, 1), new Date(2001, 1, 1));
+  const touched = await dockerAsync(['build', '-t', 'it-basic', dir]);
+  assert.equal((touched.stdout.match(/Using cache/g) ?? []).length, 5, touched.stdout);
+});
+
+test('docker build: failing RUN exits with its code and leaves no tag', async () => {
+  const dir = ctxDir({ 'Dockerfile': 'FROM busybox\nRUN exit 2\n' });
+  const b = await dockerAsync(['build', '-t', 'it-fail', dir]);
+  assert.equal(b.code, 2);
+  assert.match(b.stderr + b.stdout, /The command '\/bin\/sh -c exit 2' returned a non-zero code: 2/);
+  const i = await dockerAsync(['image', 'inspect', 'it-fail']);
+  assert.notEqual(i.code, 0);
+  assert.equal(d!.containers.list().filter((c) => c.config.Labels?.['berth.build']).length, 0, 'step containers are removed');
+});
+
+test('docker build: parse errors name the line', async () => {
+  const dir = ctxDir({ 'Dockerfile': 'FROM busybox\nFOO bar\n' });
+  const b = await dockerAsync(['build', dir]);
+  assert.notEqual(b.code, 0);
+  assert.match(b.stderr, /dockerfile parse error on line 2: unknown instruction: FOO/);
+});
+
+test('docker build: multi-stage with heredoc and secret-free history', async () => {
+  const dir = ctxDir({
+    'Dockerfile': 'FROM busybox AS build\nRUN <<EOF\nmkdir -p /out\necho built > /out/artifact\nEOF\nFROM busybox\nCOPY --from=build /out/artifact /artifact\nCMD ["cat", "/artifact"]\n',
+  });
+  const b = await dockerAsync(['build', '-t', 'it-multi', dir]);
+  assert.equal(b.code, 0, b.stdout + b.stderr);
+  const r = await dockerAsync(['run', '--rm', 'it-multi']);
+  assert.equal(r.stdout, 'built\n', r.stderr);
+});
+
+test('docker build -f - (Dockerfile on stdin) and .dockerignore', async () => {
+  const dir = ctxDir({ 'keep.txt': 'k', 'skip.txt': 's', '.dockerignore': 'skip.txt\n' });
+  const b = await dockerAsync(['build', '-t', 'it-stdin', '-f', '-', dir], { input: 'FROM busybox\nCOPY . /ctx/\nRUN ls /ctx\n' });
+  assert.equal(b.code, 0, b.stdout + b.stderr);
+  const r = await dockerAsync(['run', '--rm', 'it-stdin', 'ls', '/ctx']);
+  assert.match(r.stdout, /keep\.txt/);
+  assert.doesNotMatch(r.stdout, /skip\.txt/);
+});
