@@ -68,7 +68,8 @@ test('private repository with token auth: berth client refused anonymously, work
   const creds = { username: 'alice', password: 's3cret' };
   await a.svc.push({ ref: parseReference(`${host}/priv/img:1`), credentials: creds }, () => {});
   const b = engine();
-  await assert.rejects(b.svc.pull({ ref: parseReference(`${host}/priv/img:1`) }, () => {}), { kind: 'Unauthorized' } as object);
+  // The message is the contract here; the error kind is the client's business (and in flux).
+  await assert.rejects(b.svc.pull({ ref: parseReference(`${host}/priv/img:1`) }, () => {}), /unauthorized|authentication required/);
   await b.svc.pull({ ref: parseReference(`${host}/priv/img:1`), credentials: creds }, () => {});
   assert.equal(b.d.images.list().length, 1);
 });

@@ -190,7 +190,7 @@ export class RegistryServer {
     const { req, res } = ctx;
     let err: RegistryError;
     if (e instanceof RegistryError) err = e;
-    else if ((e as NodeJS.ErrnoException)?.code === 'ERR_STREAM_PREMATURE_CLOSE' || (e as NodeJS.ErrnoException)?.code === 'ECONNRESET' || req.destroyed) {
+    else if (['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'ECONNABORTED', 'EPIPE'].includes((e as NodeJS.ErrnoException)?.code ?? '') || (req.destroyed && !req.complete)) {
       // The client went away mid-body; nobody is listening for an answer.
       ctx.errorCode = 'ABORTED';
       if (!res.headersSent) res.statusCode = 499;
