@@ -13,6 +13,8 @@ import { ContainerService } from '../container/service.js';
 import { ConmonRuntime, OciRuntime } from '../container/runtime.js';
 import { cgroupMode, fixHybridCgroups, CgroupMode } from '../container/cgroups.js';
 import { ExecService } from '../container/exec.js';
+import { NetworkService } from '../network/service.js';
+import { VolumeService } from '../volume/service.js';
 
 export interface DaemonConfig {
   dataRoot: string;
@@ -25,6 +27,8 @@ export interface DaemonConfig {
   insecureRegistries: string[];
   /** false skips creating busybox:latest (tests of an empty store). */
   defaultImage: boolean;
+  /** Default bridge and address pool (berthd --bridge-name, --bridge-subnet, --default-address-pool). */
+  network?: { bridgeName?: string; bridgeSubnet?: string; addressPool?: string };
 }
 
 export const VERSION = '28.5.2';
@@ -52,6 +56,8 @@ export class Daemon {
   readonly events = new EventBus();
   readonly containers: ContainerService;
   readonly execs: ExecService;
+  readonly networks: NetworkService;
+  readonly volumes: VolumeService;
   readonly runtimes: Record<string, OciRuntime> = {};
   readonly cgroupMode: CgroupMode;
   readonly startedAt = new Date();
@@ -78,6 +84,13 @@ export class Daemon {
       cgroupParent: config.cgroupParent, log,
     });
     this.execs = new ExecService(this.containers, this.events, config.execRoot, log);
+    this.networks = new NetworkService({
+      db: this.db, containers: this.containers, events: this.events, dataRoot: config.dataRoot, execRoot: config.execRoot, log,
+      ...config.network,
+    });
+    this.containers.addHooks(this.networks.hooks());
+    this.volumes = new VolumeService(this.db, config.dataRoot, this.containers, this.events);
+    this.containers.addHooks(this.volumes.hooks());
   }
 
   static async open(config: DaemonConfig, log: (line: string) => void): Promise<Daemon> {
@@ -88,6 +101,7 @@ export class Daemon {
       if (img) log(`created the embedded default image busybox:latest (${img.id.slice(7, 19)})`);
     }
     await d.containers.recover();
+    await d.networks.reconcile();
     return d;
   }
 

@@ -12,6 +12,8 @@ import { registerContainerRoutes } from './routes/containers.js';
 import { registerImageRoutes } from './routes/images.js';
 import { registerDistributionRoutes } from './routes/distribution.js';
 import { registerExecRoutes } from './routes/exec.js';
+import { registerNetworkRoutes } from './routes/networks.js';
+import { registerVolumeRoutes, mountsView } from './routes/volumes.js';
 import { processAlive } from '../container/service.js';
 
 export const DEFAULT_SOCKET = '/run/berth/berth.sock';
@@ -41,8 +43,10 @@ function takePidFile(file: string): void {
 export function buildRouter(d: Daemon): Router {
   const r = new Router();
   registerSystemRoutes(r, d);
-  registerContainerRoutes(r, d);
+  registerContainerRoutes(r, d, { mounts: mountsView(d), network: (c) => d.networks.view(c) });
+  registerVolumeRoutes(r, d);
   registerExecRoutes(r, d);
+  registerNetworkRoutes(r, d, d.networks);
   registerImageRoutes(r, d);
   registerDistributionRoutes(r, d);
   return r;
@@ -59,14 +63,18 @@ export async function main(argv: string[]): Promise<number> {
     .option('--cgroup-parent <path>', 'parent cgroup of containers', '/berth')
     .option('--insecure-registry <host>', 'registry to reach over plain HTTP (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--no-default-image', 'do not create the embedded busybox:latest')
+    .option('--bridge-name <if>', 'host interface of the default bridge network (default berth0)')
+    .option('--bridge-subnet <cidr>', 'subnet of the default bridge network (default: a free private /16)')
+    .option('--default-address-pool <pool>', 'subnets for new networks: CIDR or base=CIDR,size=N')
     .version(VERSION, '-v, --version');
   program.parse(argv, { from: 'user' });
-  const o = program.opts<{ host?: string; dataRoot: string; execRoot?: string; pidfile?: string; defaultRuntime: string; cgroupParent: string; insecureRegistry: string[]; defaultImage: boolean }>();
+  const o = program.opts<{ host?: string; dataRoot: string; execRoot?: string; pidfile?: string; defaultRuntime: string; cgroupParent: string; insecureRegistry: string[]; defaultImage: boolean; bridgeName?: string; bridgeSubnet?: string; defaultAddressPool?: string }>();
   const socketPath = (o.host ? o.host.replace(/^unix:\/\//, '') : undefined) ?? socketFromEnv() ?? DEFAULT_SOCKET;
   const dataRoot = resolve(o.dataRoot);
   const config: DaemonConfig = {
     dataRoot, execRoot: o.execRoot ?? defaultExecRoot(dataRoot), socketPath, defaultRuntime: o.defaultRuntime,
     runtimePaths: {}, cgroupParent: o.cgroupParent, insecureRegistries: o.insecureRegistry, defaultImage: o.defaultImage,
+    network: { bridgeName: o.bridgeName, bridgeSubnet: o.bridgeSubnet, addressPool: o.defaultAddressPool },
   };
   mkdirSync(dataRoot, { recursive: true });
   const pidFile = o.pidfile ?? join(dataRoot, 'berthd.pid');
