@@ -6,7 +6,8 @@ import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync, existsSync, readdirSync, rmdirSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Server } from 'node:http';
+import http, { type Server } from 'node:http';
+import { createHash } from 'node:crypto';
 import { Daemon } from '../../src/daemon/daemon.js';
 import { buildRouter } from '../../src/daemon/main.js';
 import { createApiServer } from '../../src/daemon/http/server.js';
@@ -40,12 +41,9 @@ function ctxDir(files: Record<string, string>): string {
   return dir;
 }
 
-before(async () => {
-  base = mkdtempSync(join(tmpdir(), 'berth-build-it-'));
-  const suffix = base.slice(-6);
-  execRoot = join('/run/berth', `b-${suffix}`);
-  cgroupParent = `/berth-build-test-${suffix}`;
-  const socket = join(base, 'berth.sock');
+let socket = '';
+
+async function startDaemon(): Promise<void> {
   d = await Daemon.open({
     dataRoot: join(base, 'root'), execRoot, socketPath: socket, defaultRuntime: 'crun', runtimePaths: {},
     cgroupParent, insecureRegistries: [], defaultImage: true,
@@ -56,15 +54,29 @@ before(async () => {
   router.post('/build', buildRoute({ builder: new Builder(backend, { stateDir }), stateDir }));
   server = createApiServer({ router, serverVersion: '28.5.2', log: () => undefined });
   await new Promise<void>((r) => server!.listen(socket, () => r()));
+}
+
+async function stopDaemon(): Promise<void> {
+  if (server) { server.closeAllConnections(); await new Promise((r) => server!.close(() => r(undefined))); server = undefined; }
+  if (d) {
+    for (const c of d.containers.list()) await d.containers.remove(c.id, { force: true, removeVolumes: true }).catch(() => undefined);
+    d.close();
+    d = undefined;
+  }
+}
+
+before(async () => {
+  base = mkdtempSync(join(tmpdir(), 'berth-build-it-'));
+  const suffix = base.slice(-6);
+  execRoot = join('/run/berth', `b-${suffix}`);
+  cgroupParent = `/berth-build-test-${suffix}`;
+  socket = join(base, 'berth.sock');
+  await startDaemon();
   env = { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_BUILDKIT: '0', DOCKER_CONFIG: join(base, 'docker-config') };
 });
 
 after(async () => {
-  if (server) { server.closeAllConnections(); await new Promise((r) => server!.close(() => r(undefined))); }
-  if (d) {
-    for (const c of d.containers.list()) await d.containers.remove(c.id, { force: true, removeVolumes: true }).catch(() => undefined);
-    d.close();
-  }
+  await stopDaemon();
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m && m.startsWith(`${base}/`));
   for (const m of mounts.sort((a, b) => b.length - a.length)) spawnSync('umount', ['-l', m]);
   for (const root of existsSync('/sys/fs/cgroup/cgroup.controllers') ? ['/sys/fs/cgroup'] : readdirSync('/sys/fs/cgroup').map((c) => join('/sys/fs/cgroup', c))) {
@@ -137,4 +149,77 @@ test('docker build -f - (Dockerfile on stdin) and .dockerignore', async () => {
   const r = await dockerAsync(['run', '--rm', 'it-stdin', 'ls', '/ctx']);
   assert.match(r.stdout, /keep\.txt/);
   assert.doesNotMatch(r.stdout, /skip\.txt/);
+});
+
+/** POST /build straight over the socket (for what the classic docker CLI cannot send, like secrets). */
+function postBuild(query: string, tarBody: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; messages: Record<string, unknown>[] }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath: socket, method: 'POST', path: `/v1.51/build?${query}`, headers: { 'Content-Type': 'application/x-tar', ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        resolve({ status: res.statusCode ?? 0, messages: text.split(/\r?\n/).filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) });
+      });
+    });
+    req.on('error', reject);
+    req.end(tarBody);
+  });
+}
+
+function tarOf(dir: string): Buffer {
+  return spawnSync('tar', ['-C', dir, '-cf', '-', '.']).stdout;
+}
+
+test('RUN --mount=type=secret: the value is in no layer, no history, no inspect; cache mounts persist', async () => {
+  const value = 'TOPSECRET-' + Math.random().toString(36).slice(2);
+  const dir = ctxDir({
+    'Dockerfile': [
+      'FROM busybox',
+      'RUN --mount=type=secret,id=tok sha256sum /run/secrets/tok | cut -c1-64 > /hash',
+      'RUN --mount=type=secret,id=tok,env=TOKEN test -n "$TOKEN" && echo ok > /used',
+      'RUN --mount=type=cache,target=/cache echo run >> /cache/log && cp /cache/log /seen',
+    ].join('\n') + '\n',
+  });
+  const secrets = Buffer.from(JSON.stringify({ tok: Buffer.from(value).toString('base64') })).toString('base64');
+  const r = await postBuild('t=it-secret&nocache=1', tarOf(dir), { 'X-Berth-Build-Secrets': secrets });
+  assert.equal(r.status, 200);
+  assert.ok(r.messages.some((m) => m.aux), JSON.stringify(r.messages));
+  const layersDir = join(base, 'root', 'layers');
+  const grep = spawnSync('grep', ['-r', '-l', value, layersDir, join(base, 'root', 'blobs')]);
+  assert.equal(grep.stdout.toString(), '', 'secret found on disk');
+  const hist = await dockerAsync(['history', '--no-trunc', 'it-secret']);
+  assert.equal(hist.stdout.includes(value), false);
+  const insp = await dockerAsync(['image', 'inspect', 'it-secret']);
+  assert.equal(insp.stdout.includes(value), false);
+  const files = await dockerAsync(['run', '--rm', 'it-secret', 'sh', '-c', 'ls /run/secrets 2>&1; cat /hash /used /seen']);
+  assert.ok(files.stdout.includes(`${createHash('sha256').update(value).digest('hex')}\nok\nrun\n`), files.stdout);
+  assert.doesNotMatch(files.stdout, /tok/);
+  const r2 = await postBuild('t=it-secret&nocache=1', tarOf(dir), { 'X-Berth-Build-Secrets': secrets });
+  assert.ok(r2.messages.some((m) => m.aux));
+  const seen = await dockerAsync(['run', '--rm', 'it-secret', 'cat', '/seen']);
+  assert.equal(seen.stdout, 'run\nrun\n', 'the cache mount kept the first build\'s file');
+});
+
+test('the build cache survives a daemon restart', async () => {
+  const dir = ctxDir({ 'Dockerfile': 'FROM busybox\nCOPY f /f\nRUN cat /f > /g\nLABEL x=y\n', 'f': 'data' });
+  const first = await dockerAsync(['build', '-t', 'it-restart', dir]);
+  assert.equal(first.code, 0, first.stderr);
+  await stopDaemon();
+  await startDaemon();
+  const again = await dockerAsync(['build', '-t', 'it-restart', dir]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal((again.stdout.match(/Using cache/g) ?? []).length, 3, again.stdout);
+});
+
+test('COPY --chown and a missing COPY source through docker', async () => {
+  const dir = ctxDir({ 'Dockerfile': 'FROM busybox\nCOPY --chown=nobody:nogroup --chmod=640 f /f\nCMD ["stat", "-c", "%U %G %a", "/f"]\n', 'f': 'x' });
+  const b = await dockerAsync(['build', '-t', 'it-chown', dir]);
+  assert.equal(b.code, 0, b.stdout + b.stderr);
+  const r = await dockerAsync(['run', '--rm', 'it-chown']);
+  assert.equal(r.stdout.trim(), 'nobody nogroup 640', r.stderr);
+  const bad = ctxDir({ 'Dockerfile': 'FROM busybox\nCOPY missing.txt /\n' });
+  const e = await dockerAsync(['build', bad]);
+  assert.notEqual(e.code, 0);
+  assert.match(e.stderr + e.stdout, /COPY failed: file not found in build context or excluded by \.dockerignore: stat missing\.txt: file does not exist/);
 });
