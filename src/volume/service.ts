@@ -239,7 +239,8 @@ export class VolumeService {
       if (typeof spec !== 'string') throw new InvalidParameterError('HostConfig.VolumesFrom must be a list of strings');
       const { container, mode } = parseVolumesFrom(spec);
       const from = this.containers.tryGet(container);
-      if (!from) throw new NotFoundError(`No such container: ${container}`);
+      // 400, not 404: a 404 on create makes the docker CLI try to pull the image.
+      if (!from) throw new InvalidParameterError(`No such container: ${container}`);
       if (from.id === c.id) throw new InvalidParameterError('cannot use volumes of the container itself');
       for (const p of this.plansOf(from.id)) {
         if (taken.has(p.destination) || p.hidden) continue;
