@@ -13,6 +13,7 @@ import { streamHijacked } from './hijack.js';
 import { ContainerContext, DEFAULT_PS_FORMAT, PS_HEADERS } from './ps-format.js';
 import type { ParsedOptions } from './run-opts.js';
 import { tabwrite } from './tabwriter.js';
+import { goTypedNulls } from './typed-nulls.js';
 import { Template } from './template/index.js';
 import { makeRaw, monitorSize, consoleSize } from './tty.js';
 import { humanSize, getTimestamp } from './units.js';
@@ -97,7 +98,7 @@ export async function inspectObjects(cli: Cli, names: string[], format: string |
     }
     if (tmpl) {
       try {
-        text += tmpl.execute(obj) + '\n';
+        text += tmpl.execute(goTypedNulls(obj)) + '\n';
       } catch (e) {
         errs.push(`template parsing error: ${(e as Error).message}`);
       }

@@ -1,5 +1,8 @@
 // berth: the docker-compatible CLI. main(argv) parses docker's command line, runs one command
 // through the Engine API client, prints what docker prints, and returns docker's exit status.
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+
 import { Command, CommanderError } from 'commander';
 
 import { errorMessage } from '../errors.js';
@@ -141,3 +144,14 @@ function report(cli: Cli, e: StatusError): number {
 }
 
 export { errorMessage };
+
+// Run as a script (node dist/src/cli/main.js ...), as the test helpers and bin shim may do.
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -83,7 +83,8 @@ function indexOne(v: unknown, k: unknown): unknown {
   }
   if (v && typeof v === 'object') {
     const key = String(k);
-    return Object.prototype.hasOwnProperty.call(v, key) ? (v as Record<string, unknown>)[key] : NO_VALUE;
+    // docker's maps are map[string]string (Labels, Details): a missing key is the zero value ""
+    return Object.prototype.hasOwnProperty.call(v, key) ? (v as Record<string, unknown>)[key] : '';
   }
   if (v === null || v === undefined || v === NO_VALUE) throw new Error('index of untyped nil');
   throw new Error(`can't index item of type ${typeName(v)}`);

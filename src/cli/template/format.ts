@@ -11,9 +11,18 @@ export const NO_VALUE: unique symbol = Symbol('no value');
 
 const STRUCT_KEY = /^[A-Z][A-Za-z0-9]*$/;
 
+/** Marks an object known to be a Go map (Labels, ...), so it prints as map[...] whatever its keys. */
+export const GO_MAP: unique symbol = Symbol('go map');
+
+export function markGoMap<T extends object>(o: T): T {
+  Object.defineProperty(o, GO_MAP, { value: true, enumerable: false });
+  return o;
+}
+
 export function looksLikeStruct(o: object): boolean {
-  const keys = Object.keys(o);
-  return keys.length > 0 && keys.every((k) => STRUCT_KEY.test(k));
+  if ((o as { [GO_MAP]?: boolean })[GO_MAP]) return false;
+  // an empty JSON object is most often Go's struct{} (ExposedPorts, Volumes values); known maps are marked
+  return Object.keys(o).every((k) => STRUCT_KEY.test(k));
 }
 
 export function formatFloat(n: number): string {

@@ -6,7 +6,7 @@ import { parse } from './parse.js';
 export { TemplateSyntaxError } from './lex.js';
 export { TemplateExecError, BUILTINS, jsonEncode, truth } from './exec.js';
 export type { TemplateFunc } from './exec.js';
-export { formatValue, NO_VALUE } from './format.js';
+export { formatValue, NO_VALUE, markGoMap } from './format.js';
 
 export class Template {
   private readonly exec: Executor;
