@@ -372,9 +372,11 @@ export class ContainerService {
       });
       writeFileSync(join(dir, 'config.json'), JSON.stringify(spec));
       const stdin = c.config.OpenStdin === true;
+      // As dockerd: StdinOnce closes stdin at the client's EOF only without a TTY; a TTY's stdin
+      // stays open so that a detached (Ctrl-P Ctrl-Q) `run -it` can be attached to again.
       const { pid, conmonPid } = await rt.create({
         id: c.id, name: c.name, bundle: dir, logPath: c.logPath, exitDir: this.exitDir,
-        stdin, leaveStdinOpen: stdin && c.config.StdinOnce !== true, tty: c.config.Tty === true,
+        stdin, leaveStdinOpen: stdin && (c.config.StdinOnce !== true || c.config.Tty === true), tty: c.config.Tty === true,
       });
       c.conmonPid = conmonPid;
       await this.bindPendingAttaches(c);
