@@ -1,0 +1,82 @@
+// Lifecycle commands beyond run/stop/rm, through the real docker CLI.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, statSync } from 'node:fs';
+import { startDaemon, docker, TestDaemon } from '../helpers/daemon.js';
+
+let d: TestDaemon;
+before(async () => { d = await startDaemon(); });
+after(async () => { await d?.stop(); });
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('--runtime runc runs containers too', () => {
+  const r = docker(d, ['run', '--rm', '--runtime', 'runc', 'busybox', 'sh', '-c', 'echo via-runc; exit 4']);
+  assert.equal(r.stdout, 'via-runc\n', r.stderr);
+  assert.equal(r.code, 4);
+});
+
+test('kill -s, pause/unpause, restart, rename, top, wait', async () => {
+  assert.equal(docker(d, ['run', '-d', '--name', 'lc', 'busybox', 'sh', '-c', "trap 'echo got-usr1' USR1; while true; do sleep 0.1; done"]).code, 0);
+  assert.equal(docker(d, ['kill', '-s', 'USR1', 'lc']).code, 0);
+  await sleep(500);
+  assert.match(docker(d, ['logs', 'lc']).stdout, /got-usr1/);
+  assert.equal(docker(d, ['pause', 'lc']).code, 0);
+  assert.equal(docker(d, ['inspect', '-f', '{{.State.Status}} {{.State.Paused}}', 'lc']).stdout, 'paused true\n');
+  assert.match(docker(d, ['ps']).stdout, /\(Paused\)/);
+  assert.equal(docker(d, ['unpause', 'lc']).code, 0);
+  const top = docker(d, ['top', 'lc']);
+  assert.match(top.stdout, /^UID\s+PID\s+PPID/m);
+  assert.match(top.stdout, /while true/);
+  const pid1 = docker(d, ['inspect', '-f', '{{.State.Pid}}', 'lc']).stdout;
+  assert.equal(docker(d, ['restart', '-t', '1', 'lc']).code, 0);
+  assert.notEqual(docker(d, ['inspect', '-f', '{{.State.Pid}}', 'lc']).stdout, pid1);
+  assert.equal(docker(d, ['rename', 'lc', 'lc2']).code, 0);
+  assert.equal(docker(d, ['inspect', '-f', '{{.Name}}', 'lc2']).stdout, '/lc2\n');
+  docker(d, ['kill', 'lc2']);
+  assert.equal(docker(d, ['wait', 'lc2']).stdout, '137\n');
+  assert.equal(docker(d, ['rm', 'lc2']).code, 0);
+});
+
+test('ps filters, -n, -l, --no-trunc, -q and container prune', () => {
+  docker(d, ['run', '--name', 'ok0', '--label', 'team=a', 'busybox', 'true']);
+  docker(d, ['run', '--name', 'bad3', 'busybox', 'sh', '-c', 'exit 3']);
+  docker(d, ['run', '-d', '--name', 'up1', '--label', 'team=b', 'busybox', 'sleep', '300']);
+  assert.equal(docker(d, ['ps', '--format', '{{.Names}}']).stdout, 'up1\n');
+  assert.equal(docker(d, ['ps', '-a', '--filter', 'exited=3', '--format', '{{.Names}}']).stdout, 'bad3\n');
+  assert.equal(docker(d, ['ps', '-a', '--filter', 'label=team=a', '--format', '{{.Names}}']).stdout, 'ok0\n');
+  assert.equal(docker(d, ['ps', '-a', '--filter', 'status=running', '-q']).stdout.trim().length, 12);
+  assert.equal(docker(d, ['ps', '-l', '--format', '{{.Names}}']).stdout, 'up1\n');
+  assert.equal(docker(d, ['ps', '-a', '-n', '2', '--format', '{{.Names}}']).stdout, 'up1\nbad3\n');
+  assert.equal(docker(d, ['ps', '-a', '--no-trunc', '-q', '--filter', 'name=up1']).stdout.trim().length, 64);
+  assert.equal(docker(d, ['ps', '-a', '--filter', 'ancestor=busybox', '-q']).stdout.trim().split('\n').length, 3);
+  const prune = docker(d, ['container', 'prune', '-f']);
+  assert.equal(prune.code, 0, prune.stderr);
+  assert.match(prune.stdout, /Deleted Containers:/);
+  assert.equal(docker(d, ['ps', '-a', '--format', '{{.Names}}']).stdout, 'up1\n');
+  docker(d, ['rm', '-f', 'up1']);
+});
+
+test('logs: --tail, --since, -t, -f ends when the container stops', async () => {
+  docker(d, ['run', '-d', '--name', 'lg', 'busybox', 'sh', '-c', 'for i in 1 2 3 4 5; do echo l$i; done; sleep 2; echo last']);
+  await sleep(500);
+  assert.equal(docker(d, ['logs', '--tail', '2', 'lg']).stdout, 'l4\nl5\n');
+  assert.match(docker(d, ['logs', '-t', '--tail', '1', 'lg']).stdout, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z l5\n$/);
+  assert.equal(docker(d, ['logs', '--since', '2099-01-01T00:00:00Z', 'lg']).stdout, '');
+  const f = docker(d, ['logs', '-f', 'lg'], undefined, 10_000);
+  assert.equal(f.stdout, 'l1\nl2\nl3\nl4\nl5\nlast\n');
+  docker(d, ['rm', 'lg']);
+});
+
+test('log files rotate at --log-opt max-size and keep max-file files', async () => {
+  docker(d, ['run', '-d', '--name', 'rot', '--log-opt', 'max-size=64k', '--log-opt', 'max-file=2', 'busybox', 'sh', '-c',
+    'i=0; while [ $i -lt 4000 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done; sleep 30']);
+  const dir = `${d.dataRoot}/containers/${docker(d, ['inspect', '-f', '{{.Id}}', 'rot']).stdout.trim()}`;
+  await sleep(6500);
+  const files = readdirSync(dir).filter((f) => f.startsWith('ctr.log'));
+  assert.ok(files.length <= 2, `files: ${files}`);
+  assert.ok(files.includes('ctr.log.1'), `rotated: ${files}`);
+  for (const f of files) assert.ok(statSync(`${dir}/${f}`).size < 1024 * 1024);
+  assert.match(docker(d, ['logs', '--tail', '1', 'rot']).stdout, /^line-3999-/);
+  docker(d, ['rm', '-f', 'rot']);
+});
