@@ -126,7 +126,7 @@ async function ps(cli: Cli, opts: ParsedOptions): Promise<number> {
     size: opts.size === true || format.includes('.Size'),
     filters,
   });
-  const trunc = opts.noTrunc !== true;
+  const trunc = opts.trunc !== false;
   if (format === '' || format === 'table') {
     if (quiet) format = '{{.ID}}';
     else format = DEFAULT_PS_FORMAT + (opts.size === true ? '\t{{.Size}}' : '');

@@ -24,7 +24,7 @@ async function images(cli: Cli, args: string[], opts: ParsedOptions): Promise<nu
   if (opts.quiet === true) format = '{{.ID}}';
   else if (format === '' || format === 'table') format = digests ? DEFAULT_IMAGES_FORMAT_DIGEST : DEFAULT_IMAGES_FORMAT;
   else if (format.startsWith('table') && digests && !format.includes('{{.Digest}}')) format += '\t{{.Digest}}';
-  const rows = imageRows(list, { trunc: opts.noTrunc !== true, digests, format });
+  const rows = imageRows(list, { trunc: opts.trunc !== false, digests, format });
   let text: string;
   try {
     text = formatItems(format, rows, IMAGE_HEADERS);
