@@ -66,6 +66,8 @@ export interface BuildBackend {
   createImage(config: ImageConfig, parentId: string | null): Promise<string>;
   tagImage(id: string, ref: string): Promise<void>;
   mountImage(image: BuildImage | null): Promise<MountedImage>;
+  /** Optional fast path for "is this a directory in the image" without mounting it. */
+  pathIsDir?(image: BuildImage | null, abs: string): Promise<boolean>;
   run(spec: RunSpec): Promise<RunResult>;
   readonly cache: BuildCacheStore;
 }

@@ -31,6 +31,8 @@ export type ExtraContext = { kind: 'dir'; path: string } | { kind: 'image'; ref:
 export interface BuildOptions {
   /** The build context, already unpacked and with .dockerignore applied. */
   contextDir: string;
+  /** sha256 of context files computed while unpacking (relative path → hex); others are read. */
+  contextHashes?: Map<string, string>;
   dockerfile: string;
   /** Its path in the context, for messages. */
   dockerfileName?: string;
@@ -507,6 +509,11 @@ class BuildRun {
     return undefined;
   }
 
+  private knownHash(hostPath: string): string | undefined {
+    const root = this.o.contextDir.replace(/\/+$/, '') + '/';
+    return hostPath.startsWith(root) ? this.o.contextHashes?.get(hostPath.slice(root.length)) : undefined;
+  }
+
   private parentId(st: StageState): string {
     return st.image?.id ?? 'scratch';
   }
@@ -613,6 +620,7 @@ class BuildRun {
     try {
       const parentRoot = async () => (parentMount ??= await this.be.mountImage(st.image)).path;
       const destIsDir = async (abs: string) => {
+        if (this.be.pathIsDir) return this.be.pathIsDir(st.image, abs);
         const root = await parentRoot();
         const r = await resolveInRoot(root, abs, false, abs);
         return r !== undefined && (await fsp.stat(join(root, r)).catch(() => undefined))?.isDirectory() === true;
@@ -652,7 +660,7 @@ class BuildRun {
         const st2 = await fsp.stat(u.file);
         plan.entries.push({ dest: target, type: 'file', mode: chmod ?? 0o600, uid: owner?.uid ?? 0, gid: owner?.gid ?? 0, src: u.file, size: st2.size });
       }
-      const { digest, files } = await hashPlan(plan);
+      const { digest, files } = await hashPlan(plan, (p) => this.knownHash(p));
       const kindOf = plan.entries.length === 1 && plan.entries[0].type === 'file' ? 'file' : plan.archives.length ? 'archive' : 'dir';
       const createdBy = `/bin/sh -c #(nop) ${what} ${kindOf}:${digest.slice(7)} in ${dest} `;
       const flags = [chownSpec && `--chown=${chownSpec}`, chmod !== undefined && `--chmod=${chmod.toString(8)}`, from && `--from=${from}`,
@@ -758,7 +766,7 @@ class BuildRun {
           let source = join(src.root, rel);
           // What the step reads is part of its key, like a COPY.
           const plan = await planCopy({ root: src.root, strictRoot: src.strict, sources: [rel || '.'], contents: [], dest: '/x/', destIsDir: async () => true, unpackArchives: false, command: 'COPY' });
-          const { digest } = await hashPlan(plan);
+          const { digest } = await hashPlan(plan, (p) => this.knownHash(p));
           if (!m.readOnly) {
             // A writable bind is a throwaway copy: the step's writes go nowhere.
             const copy = join(this.tmpDir, `bind-${randomBytes(6).toString('hex')}`);

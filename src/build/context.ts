@@ -3,7 +3,8 @@
 // through a symlink, no hard link to outside), then `.dockerignore` applied as Docker does.
 import { createWriteStream, promises as fsp } from 'node:fs';
 import { join, posix } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
+import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { createRequire } from 'node:module';
@@ -62,6 +63,8 @@ export interface ExtractResult {
   dockerfileOnly?: Buffer;
   bytes: number;
   files: number;
+  /** sha256 (hex) of each regular file, computed while unpacking, by path relative to the root. */
+  hashes: Map<string, string>;
 }
 
 /** Unpacks a build context into `dest` (an existing empty directory). */
@@ -86,7 +89,7 @@ export async function extractContext(source: Readable, dest: string): Promise<Ex
     const rest: Buffer[] = [head];
     if (!done) for (;;) { const r = await it.next(); if (r.done) break; rest.push(r.value as Buffer); }
     const body = Buffer.concat(rest);
-    return { dockerfileOnly: body, bytes: body.length, files: 0 };
+    return { dockerfileOnly: body, bytes: body.length, files: 0, hashes: new Map() };
   }
   // The docker CLI ends a context made with `-f -` right after the last file's data, without
   // its padding or the end-of-archive blocks (Go's tar reader accepts that); pad it here.
@@ -102,6 +105,7 @@ export async function extractContext(source: Readable, dest: string): Promise<Ex
   const dirs: { abs: string; mode: number; mtime?: Date }[] = [];
   let bytes = 0;
   let files = 0;
+  const hashes = new Map<string, string>();
   const work = (async () => {
     for await (const entry of extract) {
       const h = entry.header;
@@ -123,7 +127,11 @@ export async function extractContext(source: Readable, dest: string): Promise<Ex
         case 'file': case 'contiguous-file': {
           await clearPath(abs);
           known.delete(rel);
-          await pipeline(entry, createWriteStream(abs, { flags: 'wx', mode: 0o600 }));
+          // Hashed on the way in, so the cache never has to read the context a second time.
+          const hasher = createHash('sha256');
+          const tap = new Transform({ transform(c: Buffer, _e, cb) { hasher.update(c); cb(null, c); } });
+          await pipeline(entry, tap, createWriteStream(abs, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 }));
+          hashes.set(rel, hasher.digest('hex'));
           await fsp.chmod(abs, mode);
           if (h.mtime) await fsp.utimes(abs, h.mtime, h.mtime);
           bytes += h.size ?? 0;
@@ -134,6 +142,7 @@ export async function extractContext(source: Readable, dest: string): Promise<Ex
           entry.resume();
           await clearPath(abs);
           known.delete(rel);
+          hashes.delete(rel);
           // Kept as written: COPY resolves links inside the context and refuses ones that leave it.
           await fsp.symlink(h.linkname ?? '', abs);
           break;
@@ -147,6 +156,8 @@ export async function extractContext(source: Readable, dest: string): Promise<Ex
           if (!st || !st.isFile()) throw new ContextEscapeError(h.name, `hard link target ${h.linkname} is not a file in the context`);
           await clearPath(abs);
           await fsp.link(join(dest, target), abs);
+          const th = hashes.get(target);
+          if (th) hashes.set(rel, th);
           files++;
           break;
         }
@@ -161,7 +172,7 @@ export async function extractContext(source: Readable, dest: string): Promise<Ex
     await fsp.chmod(dirs[i].abs, dirs[i].mode | 0o700);
     if (dirs[i].mtime) await fsp.utimes(dirs[i].abs, dirs[i].mtime as Date, dirs[i].mtime as Date);
   }
-  return { bytes, files };
+  return { bytes, files, hashes };
 }
 
 /** `.dockerignore` lines → patterns, as Docker's ReadAll cleans them. */

@@ -254,16 +254,18 @@ async function sha256File(file: string): Promise<string> {
  * The content hash of a plan: paths, types, modes, owners, link targets and file contents.
  * Mtimes are left out on purpose: `touch` must not invalidate the cache.
  */
-export async function hashPlan(plan: CopyPlan): Promise<{ digest: string; files: Record<string, string> }> {
+export async function hashPlan(plan: CopyPlan, known?: (hostPath: string) => string | undefined): Promise<{ digest: string; files: Record<string, string> }> {
   const h = createHash('sha256');
   const files: Record<string, string> = {};
   for (const e of plan.entries) {
-    if (e.type === 'file') e.sha = e.data ? createHash('sha256').update(e.data).digest('hex') : await sha256File(e.src as string);
+    if (e.type === 'file') {
+      e.sha = e.data ? createHash('sha256').update(e.data).digest('hex') : known?.(e.src as string) ?? await sha256File(e.src as string);
+    }
     h.update(`${e.dest}\0${e.type}\0${e.mode.toString(8)}\0${e.uid}:${e.gid}\0${e.linkname ?? ''}\0${e.sha ?? ''}\n`);
     if (e.sha) files[e.dest] = e.sha;
   }
   for (const a of plan.archives) {
-    a.sha = await sha256File(a.file);
+    a.sha = known?.(a.file) ?? await sha256File(a.file);
     h.update(`archive\0${a.dest}\0${a.sha}\n`);
     files[`${a.dest} (archive)`] = a.sha;
   }

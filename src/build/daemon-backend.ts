@@ -18,6 +18,7 @@ import type { EventBus } from '../daemon/events.js';
 import type { BuildBackend, BuildImage, MountedImage, RunMountSpec, RunResult, RunSpec } from './backend.js';
 import { BuildCacheStore, SqliteBuildCache } from './cache.js';
 import { changesToTar, upperChanges } from './upper-diff.js';
+import { resolveInRoot } from './copy.js';
 
 export interface DaemonBuildDeps {
   db: Db;
@@ -136,6 +137,29 @@ export class DaemonBuildBackend implements BuildBackend {
         await fsp.rmdir(dir).catch(() => undefined);
       },
     };
+  }
+
+  async pathIsDir(image: BuildImage | null, abs: string): Promise<boolean> {
+    // Top layer first: the first layer that has the path (or a whiteout for it) decides.
+    let sawLink = false;
+    for (const l of this.lowers(image)) {
+      const rel = await resolveInRoot(l, abs, false, abs, false).catch(() => undefined);
+      if (rel === undefined) continue;
+      const st = await fsp.lstat(join(l, rel)).catch(() => undefined);
+      if (!st) continue;
+      if (st.isCharacterDevice() && st.rdev === 0) return false;
+      if (st.isSymbolicLink() || rel !== abs.replace(/^\/+|\/+$/g, '')) { sawLink = true; break; }
+      return st.isDirectory();
+    }
+    // Links may point into other layers: only then is the merged view needed.
+    if (!sawLink) return false;
+    const m = await this.mountImage(image);
+    try {
+      const rel = await resolveInRoot(m.path, abs, false, abs);
+      return rel !== undefined && (await fsp.stat(join(m.path, rel)).catch(() => undefined))?.isDirectory() === true;
+    } finally {
+      await m.release();
+    }
   }
 
   async run(spec: RunSpec): Promise<RunResult> {

@@ -123,8 +123,10 @@ export async function handleBuild(query: URLSearchParams, headers: Headers, body
   const cleanup = () => fsp.rm(dir, { recursive: true, force: true });
   let dockerfile: string;
   let contexts: Map<string, ExtraContext>;
+  let contextHashes: Map<string, string>;
   try {
     const ex = await extractContext(body, dir);
+    contextHashes = ex.hashes;
     let dfPath = p.dockerfilePath;
     if (ex.dockerfileOnly) {
       dfPath = 'Dockerfile';
@@ -163,7 +165,7 @@ export async function handleBuild(query: URLSearchParams, headers: Headers, body
   };
   const { dockerfilePath: _d, quiet: _q, contextRefs: _c, ...opts } = p;
   void _d; void _q; void _c;
-  const run = deps.builder.build({ ...opts, contextDir: dir, dockerfile, contexts, signal }, emit)
+  const run = deps.builder.build({ ...opts, contextDir: dir, contextHashes, dockerfile, contexts, signal }, emit)
     .then((r) => { if (p.quiet) q.push({ stream: `${r.imageId}\n` }); })
     .finally(() => cleanup());
   const outcome = run.then(() => undefined, (e: unknown) => e);
