@@ -751,6 +751,11 @@ export class ContainerService {
 
   cgroupMode(): CgroupMode { return this.o.cgroupMode; }
 
+  /** Bytes in the container's writable layer. */
+  upperSize(id: string): Promise<number> {
+    return dirSize(rootfsDirs(this.containerDir(id)).upper);
+  }
+
   /** Persists a record changed by a hook (network endpoints, mounts). */
   update(c: ContainerRecord): void { this.save(c); }
 

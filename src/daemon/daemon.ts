@@ -61,6 +61,8 @@ export class Daemon {
   readonly runtimes: Record<string, OciRuntime> = {};
   readonly cgroupMode: CgroupMode;
   readonly startedAt = new Date();
+  /** Parts report their disk usage for GET /system/df (volumes, build cache) by setting these. */
+  readonly usage: { volumes?: () => Promise<unknown[]>; buildCache?: () => Promise<unknown[]> } = {};
 
   private constructor(readonly config: DaemonConfig, readonly log: (line: string) => void) {
     mkdirSync(config.dataRoot, { recursive: true, mode: 0o711 });

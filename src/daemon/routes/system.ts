@@ -81,6 +81,26 @@ export function registerSystemRoutes(r: Router, d: Daemon): void {
     });
   });
 
+  r.get('/system/df', async (ctx) => {
+    const types = ctx.query.getAll('type');
+    const want = (t: string) => types.length === 0 || types.includes(t);
+    const { imageService } = await import('../../image/service.js');
+    const images = want('image') ? await imageService(d).diskUsage() : undefined;
+    const containers = want('container') ? await Promise.all(d.containers.list().map(async (c) => ({
+      Id: c.id, Names: [`/${c.name}`], Image: c.imageName, ImageID: c.imageId, Command: [c.path, ...c.args].join(' '),
+      Created: Math.floor(Date.parse(c.created) / 1000), State: c.state.Status, Status: c.state.Status,
+      SizeRw: await d.containers.upperSize(c.id), SizeRootFs: (d.images.tryGet(c.imageId)?.size ?? 0) + await d.containers.upperSize(c.id),
+      Labels: c.config.Labels ?? {}, Mounts: [],
+    }))) : undefined;
+    ctx.send(200, {
+      LayersSize: images?.LayersSize ?? 0,
+      Images: images?.Images ?? null,
+      Containers: containers ?? null,
+      Volumes: want('volume') && d.usage.volumes ? await d.usage.volumes() : want('volume') ? [] : null,
+      BuildCache: want('build-cache') && d.usage.buildCache ? await d.usage.buildCache() : want('build-cache') ? [] : null,
+    });
+  });
+
   r.get('/events', async (ctx) => {
     const filters = filtersParam(ctx.query);
     const since = parseTimeParam(ctx.query.get('since'));
