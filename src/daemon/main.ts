@@ -12,6 +12,8 @@ import { registerContainerRoutes } from './routes/containers.js';
 import { registerImageRoutes } from './routes/images.js';
 import { registerDistributionRoutes } from './routes/distribution.js';
 import { registerExecRoutes } from './routes/exec.js';
+import { registerArchiveRoutes } from './routes/archive.js';
+import { registerInteractiveRoutes } from './routes/interactive.js';
 import { registerNetworkRoutes } from './routes/networks.js';
 import { registerVolumeRoutes, mountsView } from './routes/volumes.js';
 import { processAlive } from '../container/service.js';
@@ -46,6 +48,8 @@ export function buildRouter(d: Daemon): Router {
   registerContainerRoutes(r, d, { mounts: mountsView(d), network: (c) => d.networks.view(c) });
   registerVolumeRoutes(r, d);
   registerExecRoutes(r, d);
+  registerArchiveRoutes(r, d);
+  registerInteractiveRoutes(r, d);
   registerNetworkRoutes(r, d, d.networks);
   registerImageRoutes(r, d);
   registerDistributionRoutes(r, d);
