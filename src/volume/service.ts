@@ -93,16 +93,26 @@ export class VolumeService {
     }
   }
 
-  /** Containers (by ID) whose mounts name this volume. */
-  usersOf(name: string): ContainerRecord[] {
+  /** Volume name → the existing containers whose mounts name it, in one pass over the plans. */
+  private usage(): Map<string, ContainerRecord[]> {
     const rows = this.db.prepare('SELECT container_id, plans FROM container_mounts').all() as { container_id: string; plans: string }[];
-    const out: ContainerRecord[] = [];
+    const out = new Map<string, ContainerRecord[]>();
     for (const r of rows) {
-      if (!(JSON.parse(r.plans) as MountPlan[]).some((p) => p.type === 'volume' && p.name === name)) continue;
       const c = this.containers.tryGet(r.container_id);
-      if (c && c.id === r.container_id) out.push(c);
+      if (!c || c.id !== r.container_id) continue;
+      for (const p of JSON.parse(r.plans) as MountPlan[]) {
+        if (p.type !== 'volume' || !p.name) continue;
+        const list = out.get(p.name) ?? [];
+        if (!list.includes(c)) list.push(c);
+        out.set(p.name, list);
+      }
     }
     return out;
+  }
+
+  /** Containers whose mounts name this volume. */
+  usersOf(name: string): ContainerRecord[] {
+    return this.usage().get(name) ?? [];
   }
 
   // ---- volumes (routes) ---------------------------------------------------------------------
@@ -131,7 +141,8 @@ export class VolumeService {
     const names = filters.get('name') ?? [];
     const drivers = filters.get('driver') ?? [];
     const labels = filters.get('label') ?? [];
-    return this.store.list().filter((v) => (dangling === undefined || (this.usersOf(v.name).length === 0) === dangling)
+    const usage = dangling === undefined ? undefined : this.usage();
+    return this.store.list().filter((v) => (dangling === undefined || !usage?.has(v.name) === dangling)
       && (names.length === 0 || names.some((n) => v.name.includes(n)))
       && (drivers.length === 0 || drivers.includes(v.driver))
       && labels.every((l) => labelMatches(v.labels, l)));
@@ -162,11 +173,12 @@ export class VolumeService {
     }
     const deleted: string[] = [];
     let reclaimed = 0;
+    const usage = this.usage();
     for (const v of this.store.list()) {
       if (!all && !(v.labels && ANONYMOUS_LABEL in v.labels)) continue;
       if (!(filters.get('label') ?? []).every((l) => labelMatches(v.labels, l))) continue;
       if ((filters.get('label!') ?? []).some((l) => labelMatches(v.labels, l))) continue;
-      if (this.usersOf(v.name).length) continue;
+      if (usage.has(v.name)) continue;
       const size = await this.store.size(v.name);
       try {
         await this.remove(v.name, false);
@@ -180,8 +192,9 @@ export class VolumeService {
   /** Volumes with UsageData, for `system df` (`GET /system/df`'s Volumes). */
   async diskUsage(): Promise<VolumeView[]> {
     const out: VolumeView[] = [];
+    const usage = this.usage();
     for (const v of this.store.list()) {
-      out.push({ ...this.view(v), UsageData: { Size: await this.store.size(v.name), RefCount: this.usersOf(v.name).length } });
+      out.push({ ...this.view(v), UsageData: { Size: await this.store.size(v.name), RefCount: usage.get(v.name)?.length ?? 0 } });
     }
     return out;
   }
@@ -305,6 +318,7 @@ export class VolumeService {
         if (p.copyUp && !p.subpath && this.store.isEmpty(v.name)) await this.copyUp(rootfs, p.destination, source);
         const dest = makeMountpoint(rootfs, p.destination, true);
         mounts.push({ destination: dest, type: 'bind', source, options: ['rbind', 'rprivate', ro] });
+        this.events?.emit('volume', 'mount', v.name, { container: c.id, destination: p.destination, driver: v.driver, propagation: '', 'read/write': String(!p.readOnly) });
       } else if (p.type === 'bind') {
         const source = p.source as string;
         if (!existsSync(source)) {
@@ -343,7 +357,9 @@ export class VolumeService {
     for (const p of this.plansOf(c.id)) {
       if (p.type !== 'volume' || !p.name) continue;
       const v = this.store.tryGet(p.name);
-      if (!v || !this.store.hasDriverMount(v)) continue;
+      if (!v) continue;
+      this.events?.emit('volume', 'unmount', v.name, { container: c.id, driver: v.driver });
+      if (!this.store.hasDriverMount(v)) continue;
       const busy = this.usersOf(v.name).some((u) => u.id !== c.id && u.state.Running);
       if (!busy) await this.store.unmountDriver(v);
     }
