@@ -72,8 +72,12 @@ function buildProgram(cli: Cli, outcome: Outcome): Command {
 function commandPath(program: Command, argv: string[]): { path: string; usage: string } {
   const names: string[] = [];
   let cmd: Command = program;
-  for (const a of argv) {
-    if (a.startsWith('-')) continue;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('-')) {
+      if (cmd === program && GLOBAL_VALUE_FLAGS.has(a)) i++;
+      continue;
+    }
     const next: Command | undefined = cmd.commands.find((c) => c.name() === a || c.aliases().includes(a));
     if (!next) break;
     names.push(next.name());
@@ -100,6 +104,66 @@ function flagError(e: CommanderError, where: { path: string; usage: string }): S
   return new StatusError(125, `${msg}\n\nUsage:  ${usage}\n\nRun '${path} --help' for more information`);
 }
 
+const GLOBAL_VALUE_FLAGS = new Set(['-H', '--host', '-l', '--log-level', '--config', '-c', '--context']);
+
+/**
+ * pflag accepts forms commander does not: "--rm=false" for a boolean and "-e=A=1" for a short
+ * flag with a value. Rewrites them for the command the argv names, up to where its flags end.
+ */
+export function normalizeArgv(program: Command, argv: string[]): string[] {
+  const out: string[] = [];
+  let cmd: Command = program;
+  let i = 0;
+  // global flags and the command path
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('-')) {
+      out.push(a);
+      if (cmd === program && GLOBAL_VALUE_FLAGS.has(a) && i + 1 < argv.length) out.push(argv[++i]!);
+      continue;
+    }
+    const next = cmd.commands.find((c) => c.name() === a || c.aliases().includes(a));
+    if (!next) break;
+    out.push(a);
+    cmd = next;
+    if (next.commands.length === 0) {
+      i++;
+      break;
+    }
+  }
+  const passThrough = (cmd as unknown as { _passThroughOptions?: boolean })._passThroughOptions === true;
+  const options = cmd.options;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--' || (!a.startsWith('-') && passThrough)) {
+      out.push(...argv.slice(i));
+      return out;
+    }
+    let m: RegExpExecArray | null;
+    if ((m = /^--([^=]+)=(true|false|1|0|TRUE|FALSE|True|False|t|f|T|F)$/.exec(a))) {
+      const opt = options.find((o) => o.long === `--${m![1]}` && !o.required && !o.optional && !o.negate);
+      if (opt) {
+        const on = /^(true|1|t)$/i.test(m[2]!);
+        if (on) out.push(`--${m[1]}`);
+        else if (options.some((o) => o.negate && o.long === `--no-${m![1]}`)) out.push(`--no-${m[1]}`);
+        continue;
+      }
+    }
+    if ((m = /^-([A-Za-z])=(.*)$/s.exec(a))) {
+      const opt = options.find((o) => o.short === `-${m![1]}` && (o.required || o.optional));
+      if (opt) {
+        out.push(`-${m[1]}`, m[2]!);
+        continue;
+      }
+    }
+    out.push(a);
+    // a value flag written apart takes the next token with it
+    const opt = options.find((o) => (o.long === a || o.short === a) && (o.required || o.optional));
+    if (opt && i + 1 < argv.length) out.push(argv[++i]!);
+  }
+  return out;
+}
+
 export async function main(argv: string[], io?: Partial<CliIO>): Promise<number> {
   const cli = new Cli({
     stdin: io?.stdin ?? process.stdin,
@@ -119,7 +183,7 @@ export async function main(argv: string[], io?: Partial<CliIO>): Promise<number>
       cli.out(`berth version ${CLIENT_VERSION}\n`);
       return 0;
     }
-    await program.parseAsync(argv, { from: 'user' });
+    await program.parseAsync(normalizeArgv(program, argv), { from: 'user' });
     return outcome.status;
   } catch (e) {
     if (e instanceof CommanderError) {
