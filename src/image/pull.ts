@@ -239,11 +239,6 @@ export async function pullOne(deps: PullDeps, client: RegistryClient, opts: Pull
   if (diffIds.length !== layers.length) {
     throw new ManifestError(`manifest ${resolved.digest} lists ${layers.length} layers but its config has ${diffIds.length} diff IDs`);
   }
-  for (const l of layers) {
-    if (l.mediaType === MediaType.OciLayerZstd || l.mediaType?.endsWith('+zstd')) {
-      throw new InvalidParameterError(`layer ${l.digest} is zstd-compressed, which this engine cannot unpack yet`);
-    }
-  }
   const chains = chainIds(diffIds);
   const releases = chains.map((c) => deps.hold(c));
   const created: string[] = [];

@@ -4,6 +4,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
@@ -36,16 +37,16 @@ async function tarOf(files: Record<string, Buffer | string>): Promise<Buffer> {
 
 interface FakeImage { manifest: Buffer; manifestDigest: string; blobs: Map<string, Buffer>; layerDigests: string[] }
 
-async function fakeImage(layerFiles: Record<string, Buffer | string>[]): Promise<FakeImage> {
+async function fakeImage(layerFiles: Record<string, Buffer | string>[], compression: 'gzip' | 'zstd' = 'gzip'): Promise<FakeImage> {
   const blobs = new Map<string, Buffer>();
   const diffIds: string[] = [];
   const layers = [];
   for (const files of layerFiles) {
     const t = await tarOf(files);
-    const gz = gzipSync(t);
+    const gz = compression === 'gzip' ? gzipSync(t) : spawnSync('zstd', ['-c', '-q'], { input: t, maxBuffer: 64 << 20 }).stdout;
     diffIds.push(sha(t));
     blobs.set(sha(gz), gz);
-    layers.push({ mediaType: MediaType.DockerLayerGzip, size: gz.length, digest: sha(gz) });
+    layers.push({ mediaType: compression === 'gzip' ? MediaType.DockerLayerGzip : MediaType.OciLayerZstd, size: gz.length, digest: sha(gz) });
   }
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: diffIds } }));
   blobs.set(sha(config), config);
@@ -205,6 +206,16 @@ test('malformed manifest JSON: an error naming the digest; unknown tag: manifest
   await assert.rejects(svc.pull({ ref: parseReference(`${reg.host}/app:nope`), credentials: creds }, () => {}),
     (e: Error & { kind?: string }) => e.kind === 'NotFound' && /manifest unknown/.test(e.message));
   assert.equal(d.images.list().length, 0);
+});
+
+test('zstd layers unpack through the zstd tool', async (t) => {
+  const img = await fakeImage([{ 'z.txt': 'zstd layer' }, { big: randomBytes(300000) }], 'zstd');
+  const reg = await fakeRegistry(img);
+  t.after(() => reg.close());
+  const { svc, d } = engine();
+  await svc.pull({ ref: parseReference(`${reg.host}/app:latest`), credentials: creds }, () => {});
+  assert.equal(d.images.list().length, 1);
+  assert.equal(d.layers.list().length, 2);
 });
 
 test('challenge parsing, X-Registry-Auth, config.json, insecure hosts', () => {
