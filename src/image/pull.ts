@@ -229,11 +229,15 @@ export async function pullOne(deps: PullDeps, client: RegistryClient, opts: Pull
   const m = resolved.manifest;
   progress({ status: `Pulling from ${ref.path}`, id: ref.tag ?? ref.digest });
 
+  if (m.config.mediaType && m.config.mediaType !== MediaType.OciConfig && m.config.mediaType !== MediaType.DockerConfig) {
+    throw new ManifestError(`manifest ${resolved.digest} is not a container image (config media type ${m.config.mediaType})`);
+  }
   const configBytes = await fetchConfig(client, ref.path, m.config);
   let config: ImageConfig;
   try { config = JSON.parse(configBytes.toString('utf8')) as ImageConfig; } catch (e) {
     throw new ManifestError(`malformed image config ${m.config.digest}: ${(e as Error).message}`);
   }
+  if (config.os && config.os !== 'linux') throw new InvalidParameterError(`image operating system "${config.os}" cannot be used on this platform`);
   const diffIds = config.rootfs?.diff_ids ?? [];
   const layers = m.layers;
   if (diffIds.length !== layers.length) {
