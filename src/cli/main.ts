@@ -9,6 +9,7 @@ import { errorMessage } from '../errors.js';
 import { registerContainerCommands, registerInspect } from './cmd-container.js';
 import { registerImageCommands } from './cmd-image.js';
 import { registerRun } from './cmd-run.js';
+import { registerExtraCommands } from './cmd-extra.js';
 import { registerSystemCommands, CLIENT_VERSION } from './cmd-system.js';
 import type { Outcome } from './command.js';
 import { Cli, describeError, PROG, StatusError } from './context.js';
@@ -43,18 +44,22 @@ function buildProgram(cli: Cli, outcome: Outcome): Command {
   registerInspect(program, cli, outcome);
   registerImageCommands(program, '', cli, outcome, false);
   registerSystemCommands(program, '', cli, outcome);
+  registerExtraCommands(program, '', cli, outcome, 'top');
 
   const container = new Command('container').description('Manage containers').usage('COMMAND').helpOption('--help', 'Print usage').helpCommand(false).enablePositionalOptions();
   registerRun(container, 'container', cli, outcome);
   registerContainerCommands(container, 'container', cli, outcome, true);
+  registerExtraCommands(container, 'container', cli, outcome, 'container');
   program.addCommand(container);
 
   const image = new Command('image').description('Manage images').usage('COMMAND').helpOption('--help', 'Print usage').helpCommand(false).enablePositionalOptions();
   registerImageCommands(image, 'image', cli, outcome, true);
+  registerExtraCommands(image, 'image', cli, outcome, 'image');
   program.addCommand(image);
 
   const system = new Command('system').description('Manage berth').usage('COMMAND').helpOption('--help', 'Print usage').helpCommand(false);
   registerSystemCommands(system, 'system', cli, outcome);
+  registerExtraCommands(system, 'system', cli, outcome, 'system');
   program.addCommand(system);
 
   // commander applies exitOverride/configureOutput per command: copy them down the tree
@@ -195,6 +200,8 @@ export async function main(argv: string[], io?: Partial<CliIO>): Promise<number>
       return report(cli, flagError(e, program ? commandPath(program, argv) : { path: PROG, usage: PROG }));
     }
     if (e instanceof StatusError) return report(cli, e);
+    // a closed pipe on stdout (`berth export c | head`) ends us quietly, as SIGPIPE ends docker
+    if ((e as NodeJS.ErrnoException).code === 'EPIPE') return 141;
     cli.err(`${describeError(e)}\n`);
     return 1;
   } finally {
@@ -211,6 +218,9 @@ export { errorMessage };
 
 // Run as a script (node dist/src/cli/main.js ...), as the test helpers and bin shim may do.
 if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(141);
+  });
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e: unknown) => {
