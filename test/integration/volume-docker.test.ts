@@ -203,6 +203,15 @@ test('local driver options: a tmpfs volume is mounted while used', () => {
   const mounted = readFileSync('/proc/self/mountinfo', 'utf8').includes(join(d.dataRoot, 'volumes', 'tvol', '_data'));
   assert.equal(mounted, false, 'unmounted after the container stopped');
   ok(['volume', 'rm', 'tvol']);
+  // type=none,o=bind: a named volume backed by a host directory.
+  const dev = join(scratch, 'bind-device');
+  mkdirSync(dev);
+  writeFileSync(join(dev, 'inside'), 'dev\n');
+  ok(['volume', 'create', '--opt', 'type=none', '--opt', 'o=bind', '--opt', `device=${dev}`, 'bvol']);
+  assert.equal(ok(['run', '--rm', '-v', 'bvol:/b', 'busybox', 'sh', '-c', 'cat /b/inside; echo back > /b/out']), 'dev\n');
+  assert.equal(readFileSync(join(dev, 'out'), 'utf8'), 'back\n');
+  ok(['volume', 'rm', 'bvol']);
+  assert.ok(existsSync(join(dev, 'inside')), 'removing the volume leaves the bound device alone');
 });
 
 test('bad mount input: relative -v, unknown --mount key (API 400 naming it), duplicates', async () => {

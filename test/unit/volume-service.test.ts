@@ -145,3 +145,13 @@ test('orphan plans of a create that never completed are collected on restart', a
   const again = new VolumeService(s.db, s.dir, s.containers);
   assert.deepEqual(again.plansOf('ghost'), []);
 });
+
+test('volume-security-name-traversal: names can never address paths outside volumes/', async (t) => {
+  const s = setup(t);
+  for (const name of ['../../etc', '..', '.hidden', 'a/b', '/abs', 'x\u0000y']) {
+    assert.throws(() => s.svc.create({ name }), { name: 'InvalidParameterError' }, name);
+  }
+  assert.throws(() => s.svc.get('../volumes'), { name: 'NotFoundError' });
+  await assert.rejects(s.svc.remove('..', false), { name: 'NotFoundError' });
+  assert.deepEqual(readdirSync(join(s.dir, 'volumes')), []);
+});
