@@ -93,6 +93,7 @@ export class Daemon {
     this.containers.addHooks(this.networks.hooks());
     this.volumes = new VolumeService(this.db, config.dataRoot, this.containers, this.events);
     this.containers.addHooks(this.volumes.hooks());
+    this.usage.volumes = () => this.volumes.diskUsage();
   }
 
   static async open(config: DaemonConfig, log: (line: string) => void): Promise<Daemon> {

@@ -232,10 +232,12 @@ test('bad mount input: relative -v, unknown --mount key (API 400 naming it), dup
   assert.equal(ok(['volume', 'ls', '-q']), '', 'failed creates leave no volumes behind');
 });
 
-test('ps shows mounts; events report volume mount and unmount', () => {
+test('ps shows mounts; system df -v shows volume sizes; events report mount and unmount', () => {
   ok(['volume', 'create', 'sized']);
   ok(['run', '--name', 'sizer', '-v', 'sized:/d', 'busybox', 'sh', '-c', 'head -c 100000 /dev/zero > /d/blob']);
   assert.equal(ok(['ps', '-a', '--format', '{{.Mounts}}', '--filter', 'name=sizer']), 'sized\n');
+  assert.match(ok(['system', 'df', '-v']), /^VOLUME NAME\s+LINKS\s+SIZE\nsized\s+1\s+100kB$/m);
+  assert.match(ok(['system', 'df']), /^Local Volumes\s+1\s+1\s+100kB\s+0B \(0%\)$/m);
   const until = String(Math.floor(Date.now() / 1000) + 1);
   const ev = ok(['events', '--since', '0', '--until', until, '--filter', 'type=volume', '--filter', 'volume=sized', '--format', '{{.Action}}']);
   assert.equal(ev, 'create\nmount\nunmount\n');
