@@ -10,6 +10,7 @@ import { registerContainerCommands, registerInspect } from './cmd-container.js';
 import { registerImageCommands } from './cmd-image.js';
 import { registerRun } from './cmd-run.js';
 import { registerExtraCommands } from './cmd-extra.js';
+import { registerCp } from './cmd-cp.js';
 import { registerSystemCommands, CLIENT_VERSION } from './cmd-system.js';
 import type { Outcome } from './command.js';
 import { Cli, describeError, PROG, StatusError } from './context.js';
@@ -45,11 +46,13 @@ function buildProgram(cli: Cli, outcome: Outcome): Command {
   registerImageCommands(program, '', cli, outcome, false);
   registerSystemCommands(program, '', cli, outcome);
   registerExtraCommands(program, '', cli, outcome, 'top');
+  registerCp(program, '', cli, outcome);
 
   const container = new Command('container').description('Manage containers').usage('COMMAND').helpOption('--help', 'Print usage').helpCommand(false).enablePositionalOptions();
   registerRun(container, 'container', cli, outcome);
   registerContainerCommands(container, 'container', cli, outcome, true);
   registerExtraCommands(container, 'container', cli, outcome, 'container');
+  registerCp(container, 'container', cli, outcome);
   program.addCommand(container);
 
   const image = new Command('image').description('Manage images').usage('COMMAND').helpOption('--help', 'Print usage').helpCommand(false).enablePositionalOptions();
