@@ -2,7 +2,10 @@
 // Paths are always resolved inside the rootfs (util/securejoin): a symlink in the container
 // that points at "/etc" means the container's /etc, never the host's. Stopped containers get
 // their overlay mounted for the duration of the copy, as Docker mounts BaseFS.
-import { createReadStream, constants as fsc, promises as fsp, Stats } from 'node:fs';
+import {
+  createReadStream, constants as fsc, promises as fsp, Stats, lstatSync, mkdirSync, rmSync, openSync, writeSync, closeSync,
+  fchownSync, fchmodSync, futimesSync, symlinkSync, lchownSync, linkSync, chmodSync, utimesSync,
+} from 'node:fs';
 import { join, posix, relative } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -189,6 +192,9 @@ export async function archivePath(root: string, c: ContainerRecord, path: string
 
 // ---- tar in ------------------------------------------------------------------------------------
 
+/** Files up to this size are gathered and written with one synchronous write. */
+const SMALL_FILE = 1 << 20;
+
 export class ArchiveEscapeError extends InvalidParameterError {}
 
 export interface ExtractOptions {
@@ -233,22 +239,34 @@ export async function extractArchive(root: string, c: ContainerRecord, path: str
     extract.on('finish', resolve);
     extract.on('error', reject);
   });
+  // Metadata calls are synchronous on purpose: a copy of many small files is dominated by
+  // thread-pool round trips otherwise (4x slower than tar -x). File data of big files streams.
+  const parents = new Map<string, string>();
+  const resolveParent = (dirInCtr: string, name: string): string => {
+    const hit = parents.get(dirInCtr);
+    if (hit !== undefined) return hit;
+    const parent = secureJoin(root, dirInCtr);
+    mkdirSync(parent, { recursive: true });
+    // mkdir -p may itself have met a symlink planted since we resolved: resolve again and compare.
+    if (secureJoin(root, dirInCtr) !== parent) throw new ArchiveEscapeError(`refusing to extract ${JSON.stringify(name)}: its directory changed while extracting`);
+    parents.set(dirInCtr, parent);
+    return parent;
+  };
   const handleEntry = async (h: tar.Header, stream: Readable): Promise<void> => {
     const rel = cleanArchiveName(h.name);
     const inCtr = posix.join(destInRoot, rel);
-    const parent = secureJoin(root, posix.dirname(inCtr));
+    const parent = rel === '' ? '' : resolveParent(posix.dirname(inCtr), h.name);
     const target = rel === '' ? dest : join(parent, posix.basename(inCtr));
     if (target !== root && !target.startsWith(root + '/')) throw new ArchiveEscapeError(`refusing to extract ${JSON.stringify(h.name)} outside of the container`);
-    await fsp.mkdir(parent, { recursive: true });
-    // mkdir -p may itself have met a symlink planted since we resolved: resolve again and compare.
-    if (secureJoin(root, posix.dirname(inCtr)) !== parent) throw new ArchiveEscapeError(`refusing to extract ${JSON.stringify(h.name)}: its directory changed while extracting`);
-    let existing: Stats | undefined;
-    try { existing = await fsp.lstat(target); } catch { existing = undefined; }
+    const existing = lstatSync(target, { throwIfNoEntry: false });
     const isDir = h.type === 'directory';
     if (existing) {
       if (o.noOverwriteDirNonDir && existing.isDirectory() && !isDir) throw new InvalidParameterError(`cannot overwrite directory "${'/' + relative(root, target)}" with non-directory "${h.name}"`);
       if (o.noOverwriteDirNonDir && !existing.isDirectory() && isDir) throw new InvalidParameterError(`cannot overwrite non-directory "${'/' + relative(root, target)}" with directory "${h.name}"`);
-      if (!(existing.isDirectory() && isDir)) await fsp.rm(target, { recursive: true, force: true });
+      if (!(existing.isDirectory() && isDir)) {
+        rmSync(target, { recursive: true, force: true });
+        parents.clear();
+      }
     }
     const uid = o.copyUidGid ? h.uid ?? 0 : 0;
     const gid = o.copyUidGid ? h.gid ?? 0 : 0;
@@ -256,28 +274,43 @@ export async function extractArchive(root: string, c: ContainerRecord, path: str
     const mtime = h.mtime ?? new Date();
     switch (h.type) {
       case 'directory':
-        if (!existing || !existing.isDirectory()) await fsp.mkdir(target, { mode });
+        if (!existing || !existing.isDirectory()) mkdirSync(target, { mode });
         dirTimes.push({ p: target, mtime });
         break;
       case 'file': case 'contiguous-file': {
         const flags = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_NOFOLLOW | fsc.O_EXCL;
+        if ((h.size ?? 0) <= SMALL_FILE) {
+          const chunks: Buffer[] = [];
+          for await (const c of stream) chunks.push(c as Buffer);
+          const fd = openSync(target, flags, mode);
+          try {
+            const data = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+            for (let off = 0; off < data.length;) off += writeSync(fd, data, off);
+            fchownSync(fd, uid, gid);
+            fchmodSync(fd, mode);
+            futimesSync(fd, mtime, mtime);
+          } finally { closeSync(fd); }
+          return;
+        }
         const fh = await fsp.open(target, flags, mode);
         await pipeline(stream, fh.createWriteStream({ highWaterMark: 1 << 20 }));
         break;
       }
       case 'symlink':
         // The target text is kept as is: it is only ever followed inside the rootfs.
-        await fsp.symlink(h.linkname ?? '', target);
-        await fsp.lchown(target, uid, gid);
+        symlinkSync(h.linkname ?? '', target);
+        lchownSync(target, uid, gid);
+        parents.clear();
+        stream.resume();
         return;
       case 'link': {
         const linkRel = cleanArchiveName(h.linkname ?? '');
         const from = join(secureJoin(root, posix.dirname(posix.join(destInRoot, linkRel))), posix.basename(linkRel));
         if (!from.startsWith(root + '/')) throw new ArchiveEscapeError(`refusing hard link ${JSON.stringify(h.name)} to ${JSON.stringify(h.linkname)}: outside of the container`);
-        const lst = await fsp.lstat(from).catch(() => undefined);
+        const lst = lstatSync(from, { throwIfNoEntry: false });
         if (!lst) throw new InvalidParameterError(`hard link target ${h.linkname} does not exist`);
         if (lst.isDirectory()) throw new ArchiveEscapeError(`refusing hard link ${JSON.stringify(h.name)} to a directory`);
-        await fsp.link(from, target);
+        linkSync(from, target);
         stream.resume();
         return;
       }
@@ -289,15 +322,15 @@ export async function extractArchive(root: string, c: ContainerRecord, path: str
         return;
     }
     stream.resume();
-    await fsp.lchown(target, uid, gid);
-    await fsp.chmod(target, mode);
-    if (!isDir) await fsp.utimes(target, mtime, mtime).catch(() => undefined);
+    lchownSync(target, uid, gid);
+    chmodSync(target, mode);
+    if (!isDir) { try { utimesSync(target, mtime, mtime); } catch { /* special file */ } }
   };
   source.on('error', (e) => extract.destroy(e));
   source.pipe(extract);
   await done;
   // Directory times last: adding their children changed them.
-  for (const { p, mtime } of dirTimes.reverse()) await fsp.utimes(p, mtime, mtime).catch(() => undefined);
+  for (const { p, mtime } of dirTimes.reverse()) { try { utimesSync(p, mtime, mtime); } catch { /* removed by a later entry */ } }
 }
 
 /** GET /containers/{id}/export: the whole rootfs (overlay merged view) as one tar. */

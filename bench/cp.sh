@@ -1,0 +1,64 @@
+#!/bin/bash
+# `docker cp` of a 200 MB tree (one 160 MB file plus 2000 small files) into a running
+# container through berthd, against `tar -x` of the same data into a directory on the same
+# disk, and against dockerd when /var/run/docker.sock answers. Target: within 1.5× of tar -x.
+# Usage: bench/cp.sh   (run `npm run build` first)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DOCKER=${DOCKER:-/usr/local/bin/docker}
+W=$(mktemp -d /tmp/berth-bench-cp-XXXXXX)
+BERTHD_PID=""
+SOCK="$W/berth.sock"
+B="$DOCKER -H unix://$SOCK"
+R="$DOCKER -H unix:///var/run/docker.sock"
+cleanup() {
+  $B rm -f bench-cp >/dev/null 2>&1 || true
+  [ -n "$BERTHD_PID" ] && kill "$BERTHD_PID" 2>/dev/null && wait "$BERTHD_PID" 2>/dev/null || true
+  if [ -S /var/run/docker.sock ]; then $R rm -f "bench-cp-$$" >/dev/null 2>&1 || true; fi
+  awk -v w="$W/" '$5 ~ "^"w {print $5}' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
+  rm -rf "$W" "/run/berth/bench-cp-$$"
+}
+trap cleanup EXIT
+
+node dist/src/daemon/main.js --data-root "$W/root" -H "$SOCK" --exec-root "/run/berth/bench-cp-$$" \
+  --cgroup-parent "/berth-bench-cp-$$" >"$W/berthd.log" 2>&1 &
+BERTHD_PID=$!
+for _ in $(seq 200); do $B version >/dev/null 2>&1 && break; sleep 0.1; done
+
+echo "making 200 MB of data..."
+mkdir -p "$W/src/data/small"
+head -c 160M /dev/urandom >"$W/src/data/big.bin"
+for i in $(seq 2000); do head -c 20K /dev/urandom >"$W/src/data/small/f$i"; done
+tar -cf "$W/data.tar" -C "$W/src" data
+sync
+
+now() { date +%s.%N; }
+el() { python3 -c "print(f'{$2 - $1:.2f}')"; }
+
+# Best of 3 for each, each into a fresh destination.
+best() { python3 -c "import sys; print(min(float(x) for x in sys.argv[1:]))" "$@"; }
+TX=(); BC=(); DC=()
+$B run -d --name bench-cp --network none busybox sleep 3600 >/dev/null
+for i in 1 2 3; do
+  mkdir -p "$W/tarx$i"
+  t0=$(now); tar -xf "$W/data.tar" -C "$W/tarx$i"; sync -f "$W/tarx$i"; t1=$(now); TX+=("$(el "$t0" "$t1")")
+  rm -rf "$W/tarx$i"
+  $B exec bench-cp mkdir -p "/dst$i"
+  t0=$(now); $B cp "$W/src/data" "bench-cp:/dst$i/" ; sync -f "$W/root"; t1=$(now); BC+=("$(el "$t0" "$t1")")
+  $B exec bench-cp rm -rf "/dst$i"
+done
+T=$(best "${TX[@]}"); BB=$(best "${BC[@]}")
+echo "tar -x (200 MB):          ${T} s   (runs: ${TX[*]})"
+echo "berthd docker cp (200 MB): ${BB} s   (runs: ${BC[*]})"
+python3 -c "print(f'ratio berth cp / tar -x: {$BB/$T:.2f}x (target <= 1.5x)')"
+if [ -S /var/run/docker.sock ] && $R info >/dev/null 2>&1; then
+  $R run -d --name "bench-cp-$$" --network none busybox sleep 3600 >/dev/null
+  for i in 1 2 3; do
+    $R exec "bench-cp-$$" mkdir -p "/dst$i"
+    t0=$(now); $R cp "$W/src/data" "bench-cp-$$:/dst$i/"; sync; t1=$(now); DC+=("$(el "$t0" "$t1")")
+    $R exec "bench-cp-$$" rm -rf "/dst$i"
+  done
+  DD=$(best "${DC[@]}")
+  echo "dockerd docker cp (200 MB): ${DD} s   (runs: ${DC[*]})"
+  python3 -c "print(f'ratio berth/dockerd: {$BB/$DD:.2f}x')"
+fi

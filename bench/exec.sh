@@ -1,0 +1,51 @@
+#!/bin/bash
+# `docker exec c true` latency: berthd vs dockerd (when /var/run/docker.sock answers) in the
+# same run; medians of N runs after warm-up. Prints the ratio (target: berth ≤ 0.5× dockerd).
+# Usage: bench/exec.sh [runs]   (run `npm run build` first)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-30}
+DOCKER=${DOCKER:-/usr/local/bin/docker}
+W=$(mktemp -d /tmp/berth-bench-exec-XXXXXX)
+BERTHD_PID=""
+SOCK="$W/berth.sock"
+B="$DOCKER -H unix://$SOCK"
+R="$DOCKER -H unix:///var/run/docker.sock"
+cleanup() {
+  $B rm -f bench-exec >/dev/null 2>&1 || true
+  [ -n "$BERTHD_PID" ] && kill "$BERTHD_PID" 2>/dev/null && wait "$BERTHD_PID" 2>/dev/null || true
+  if [ -S /var/run/docker.sock ]; then $R rm -f "bench-exec-$$" >/dev/null 2>&1 || true; fi
+  grep -q " $W/" /proc/self/mountinfo 2>/dev/null && awk -v w="$W/" '$5 ~ "^"w {print $5}' /proc/self/mountinfo | xargs -r -n1 umount -l
+  rm -rf "$W" "/run/berth/bench-exec-$$"
+}
+trap cleanup EXIT
+
+node dist/src/daemon/main.js --data-root "$W/root" -H "$SOCK" --exec-root "/run/berth/bench-exec-$$" \
+  --cgroup-parent "/berth-bench-exec-$$" >"$W/berthd.log" 2>&1 &
+BERTHD_PID=$!
+for _ in $(seq 200); do $B version >/dev/null 2>&1 && break; sleep 0.1; done
+
+# median of N wall-clock runs, in ms
+timeit() {
+  python3 - "$N" "$@" <<'PY'
+import subprocess, sys, time, statistics
+n = int(sys.argv[1]); cmd = sys.argv[2:]
+for _ in range(3): subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)
+ts = []
+for _ in range(n):
+    t = time.perf_counter(); subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True); ts.append((time.perf_counter() - t) * 1000)
+print(f"{statistics.median(ts):.1f}")
+PY
+}
+
+$B run -d --name bench-exec --network none busybox sleep 3600 >/dev/null
+BMS=$(timeit $B exec bench-exec true)
+echo "berthd: docker exec c true  median ${BMS} ms (n=$N)"
+if [ -S /var/run/docker.sock ] && $R info >/dev/null 2>&1; then
+  $R run -d --name "bench-exec-$$" --network none busybox sleep 3600 >/dev/null
+  DMS=$(timeit $R exec "bench-exec-$$" true)
+  echo "dockerd: docker exec c true  median ${DMS} ms (n=$N)"
+  python3 -c "print(f'ratio berth/dockerd: {$BMS/$DMS:.2f}x (target <= 0.5x)')"
+else
+  echo "dockerd: not running (/var/run/docker.sock); run ../shared/tools/reference-engines.sh for a comparison"
+fi
