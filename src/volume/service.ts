@@ -65,6 +65,8 @@ function cp(src: string, dst: string): Promise<void> {
 
 export class VolumeService {
   readonly store: VolumeStore;
+  /** Containers between prepare and release, per volume: starting ones are not Running yet. */
+  private readonly active = new Map<string, Set<string>>();
 
   constructor(private readonly db: Db, dataRoot: string, private readonly containers: ContainerLookup, private readonly events?: EventBus) {
     this.store = new VolumeStore(db, dataRoot);
@@ -226,6 +228,8 @@ export class VolumeService {
   /** Parses every mount source of a new container, creates the volumes it names, saves its plans. */
   async validate(c: ContainerRecord): Promise<void> {
     const hc = c.hostConfig;
+    // 400, not 404: a 404 on create makes the docker CLI try to pull the image.
+    if (hc.VolumeDriver && hc.VolumeDriver !== 'local') throw new InvalidParameterError(`error looking up volume plugin ${hc.VolumeDriver}: plugin "${hc.VolumeDriver}" not found`);
     const plans: MountPlan[] = [];
     const taken = new Set<string>();
     const add = (p: MountPlan) => {
@@ -309,13 +313,19 @@ export class VolumeService {
       const ro = p.readOnly ? 'ro' : 'rw';
       if (p.type === 'volume') {
         const v = this.store.get(p.name as string);
-        await this.store.mountDriver(v);
-        let source = this.store.dataDir(v.name);
-        if (p.subpath) {
-          source = secureJoin(source, p.subpath);
-          if (!existsSync(source)) throw new InvalidParameterError(`cannot access path ${source}: subpath does not exist in volume ${v.name}`);
-        }
-        if (p.copyUp && !p.subpath && this.store.isEmpty(v.name)) await this.copyUp(rootfs, p.destination, source);
+        const source = await this.store.withLock(v.name, async () => {
+          await this.store.mountDriver(v);
+          const set = this.active.get(v.name) ?? new Set<string>();
+          set.add(c.id);
+          this.active.set(v.name, set);
+          let src = this.store.dataDir(v.name);
+          if (p.subpath) {
+            src = secureJoin(src, p.subpath);
+            if (!existsSync(src)) throw new InvalidParameterError(`cannot access path ${src}: subpath does not exist in volume ${v.name}`);
+          }
+          if (p.copyUp && !p.subpath && this.store.isEmpty(v.name)) await this.copyUp(rootfs, p.destination, src);
+          return src;
+        });
         const dest = makeMountpoint(rootfs, p.destination, true);
         mounts.push({ destination: dest, type: 'bind', source, options: ['rbind', 'rprivate', ro] });
         this.events?.emit('volume', 'mount', v.name, { container: c.id, destination: p.destination, driver: v.driver, propagation: '', 'read/write': String(!p.readOnly) });
@@ -359,9 +369,15 @@ export class VolumeService {
       const v = this.store.tryGet(p.name);
       if (!v) continue;
       this.events?.emit('volume', 'unmount', v.name, { container: c.id, driver: v.driver });
+      const set = this.active.get(v.name);
+      set?.delete(c.id);
+      if (set && set.size === 0) this.active.delete(v.name);
       if (!this.store.hasDriverMount(v)) continue;
-      const busy = this.usersOf(v.name).some((u) => u.id !== c.id && u.state.Running);
-      if (!busy) await this.store.unmountDriver(v);
+      await this.store.withLock(v.name, async () => {
+        const set = this.active.get(v.name);
+        const busy = (set?.size ?? 0) > 0 || this.usersOf(v.name).some((u) => u.id !== c.id && u.state.Running);
+        if (!busy) await this.store.unmountDriver(v);
+      });
     }
   }
 

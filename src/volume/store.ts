@@ -52,11 +52,27 @@ function isMounted(path: string): boolean {
 
 export class VolumeStore {
   private readonly root: string;
+  private readonly locks = new Map<string, Promise<unknown>>();
 
   constructor(private readonly db: Db, dataRoot: string) {
     ensureSchema(db, 'volumes', 1, SCHEMA);
     this.root = join(dataRoot, 'volumes');
     mkdirSync(this.root, { recursive: true, mode: 0o701 });
+  }
+
+  /**
+   * Runs fn alone for this volume: two containers starting at once must not mount a driver
+   * filesystem twice or copy up into the same empty volume together.
+   */
+  async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(name) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(fn);
+    this.locks.set(name, next);
+    try {
+      return await next;
+    } finally {
+      if (this.locks.get(name) === next) this.locks.delete(name);
+    }
   }
 
   dir(name: string): string { return join(this.root, name); }

@@ -203,6 +203,16 @@ test('local driver options: a tmpfs volume is mounted while used', () => {
   const mounted = readFileSync('/proc/self/mountinfo', 'utf8').includes(join(d.dataRoot, 'volumes', 'tvol', '_data'));
   assert.equal(mounted, false, 'unmounted after the container stopped');
   ok(['volume', 'rm', 'tvol']);
+  // Shared by two containers: the second one stopping must not unmount it under the first.
+  ok(['volume', 'create', '--opt', 'type=tmpfs', '--opt', 'device=tmpfs', 'tvol2']);
+  const tmpfsPath = join(d.dataRoot, 'volumes', 'tvol2', '_data');
+  ok(['run', '-d', '--name', 'holder', '-v', 'tvol2:/t', 'busybox', 'sh', '-c', 'echo held > /t/f; exec sleep 300']);
+  assert.equal(ok(['run', '--rm', '-v', 'tvol2:/t', 'busybox', 'sh', '-c', 'sleep 0.3; cat /t/f']), 'held\n');
+  assert.ok(readFileSync('/proc/self/mountinfo', 'utf8').includes(tmpfsPath), 'still mounted for the running holder');
+  assert.equal(ok(['exec', 'holder', 'cat', '/t/f']), 'held\n');
+  ok(['rm', '-f', 'holder']);
+  assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(tmpfsPath), 'unmounted when the last user stopped');
+  ok(['volume', 'rm', 'tvol2']);
   // type=none,o=bind: a named volume backed by a host directory.
   const dev = join(scratch, 'bind-device');
   mkdirSync(dev);
