@@ -98,7 +98,8 @@ async function measure(name: string, host: string, ctx: string): Promise<Record<
   // Upload: a one-step build of the same context, so the time is the transfer and unpack.
   const up = mkdtempSync(join(tmpdir(), 'berth-bench-up-'));
   writeFileSync(join(ctx, 'Dockerfile.upload'), 'FROM busybox\n');
-  const u = await docker(host, ['build', '-q', '-f', 'Dockerfile.upload', ctx]);
+  const u = await docker(host, ['build', '-q', '-f', join(ctx, 'Dockerfile.upload'), ctx]);
+  if (u.code !== 0) throw new Error(`${name} upload build failed:\n${u.out}`);
   rmSync(up, { recursive: true, force: true });
   await docker(host, ['rmi', '-f', tag]);
   return { cold: median(cold), cached: median(cached), changed: median(changed), uploadMBs: MB / (u.ms / 1000) };

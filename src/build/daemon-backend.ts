@@ -208,7 +208,11 @@ export class DaemonBuildBackend implements BuildBackend {
         const changes = await upperChanges(upper, {
           mountPoints: [...spec.mounts.map((m) => m.target), ...RUNTIME_MOUNTS],
           existsBelow: async (abs) => {
-            for (const l of lowers) if (await fsp.lstat(join(l, abs)).catch(() => undefined)) return true;
+            // Resolved inside each layer: a layer's absolute symlink must never reach the host's tree.
+            for (const l of lowers) {
+              const rel = await resolveInRoot(l, abs, false, abs, false).catch(() => undefined);
+              if (rel !== undefined && (await fsp.lstat(join(l, rel)).catch(() => undefined))) return true;
+            }
             return false;
           },
         });

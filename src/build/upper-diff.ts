@@ -47,7 +47,10 @@ export async function upperChanges(upper: string, o: UpperDiffOptions): Promise<
     if (!hasChildren && heldMount && !(await o.existsBelow(`/${d}`))) dropped.add(d);
   }
   items = items.filter((i) => !dropped.has(i.rel));
-  const dirItems = items.filter((i) => i.st.isDirectory());
+  // Only a directory that also exists below can be opaque in a way that matters (hiding the
+  // lower one's entries); asking about just those usually saves the helper process entirely.
+  const dirItems: Item[] = [];
+  for (const i of items) if (i.st.isDirectory() && (await o.existsBelow(`/${i.rel}`))) dirItems.push(i);
   const flags = await opaqueDirs(dirItems.map((i) => join(upper, i.rel)));
   const opaque = new Set(dirItems.filter((_, k) => flags[k]).map((i) => i.rel));
   return { items, opaque };
