@@ -254,3 +254,17 @@ test('ps shows mounts; system df -v shows volume sizes; events report mount and 
   ok(['rm', 'sizer']);
   ok(['volume', 'rm', 'sized']);
 });
+
+test('volume-subpath mounts a directory of the volume; a symlink in the volume cannot lead out of it', () => {
+  ok(['run', '--rm', '-v', 'subv:/v', 'busybox', 'sh', '-c', 'mkdir -p /v/sub && echo in-sub > /v/sub/f && echo top > /v/top && ln -s / /v/esc && ln -s ../../../../../etc /v/climb']);
+  assert.equal(ok(['run', '--rm', '--mount', 'type=volume,src=subv,dst=/x,volume-subpath=sub', 'busybox', 'cat', '/x/f']), 'in-sub\n');
+  // Symlinks resolve inside the volume: both land on the volume's own root, not the host's / or /etc.
+  assert.equal(ok(['run', '--rm', '--mount', 'type=volume,src=subv,dst=/x,volume-subpath=esc', 'busybox', 'cat', '/x/top']), 'top\n');
+  const climb = docker(d, ['run', '--rm', '--mount', 'type=volume,src=subv,dst=/x,volume-subpath=climb', 'busybox', 'ls', '/x']);
+  assert.notEqual(climb.code, 0, 'the subpath resolves to <volume>/etc, which does not exist');
+  assert.match(climb.stderr, /subpath does not exist in volume subv/);
+  const missing = docker(d, ['run', '--rm', '--mount', 'type=volume,src=subv,dst=/x,volume-subpath=nope', 'busybox', 'true']);
+  assert.match(missing.stderr, /subpath does not exist/);
+  ok(['container', 'prune', '-f']);
+  ok(['volume', 'rm', 'subv']);
+});
