@@ -223,3 +223,41 @@ test('COPY --chown and a missing COPY source through docker', async () => {
   assert.notEqual(e.code, 0);
   assert.match(e.stderr + e.stdout, /COPY failed: file not found in build context or excluded by \.dockerignore: stat missing\.txt: file does not exist/);
 });
+
+test('docker build --build-arg --target --label: config fields as docker inspect shows them', async () => {
+  const dir = ctxDir({
+    'Dockerfile': [
+      'ARG BASE=busybox',
+      'FROM $BASE AS base',
+      'ARG VERSION=0',
+      'ENV APP_VERSION=$VERSION',
+      'EXPOSE 8080/tcp',
+      'HEALTHCHECK --interval=30s CMD true',
+      'STOPSIGNAL SIGQUIT',
+      'USER nobody',
+      'VOLUME /data',
+      'ENTRYPOINT ["/bin/sh", "-c"]',
+      'CMD ["echo $APP_VERSION"]',
+      'FROM base AS never',
+      'RUN exit 9',
+    ].join('\n') + '\n',
+  });
+  const b = await dockerAsync(['build', '--build-arg', 'VERSION=1.2', '--target', 'base', '--label', 'team=build', '-t', 'it-cfg', dir]);
+  assert.equal(b.code, 0, b.stdout + b.stderr);
+  assert.doesNotMatch(b.stdout, /exit 9/, 'the stage after the target is not built');
+  const [img] = JSON.parse((await dockerAsync(['image', 'inspect', 'it-cfg'])).stdout) as {
+    Config: { Env: string[]; ExposedPorts: Record<string, unknown>; Healthcheck: { Test: string[]; Interval: number }; StopSignal: string; User: string;
+      Volumes: Record<string, unknown>; Entrypoint: string[]; Cmd: string[]; Labels: Record<string, string> };
+  }[];
+  assert.ok(img.Config.Env.includes('APP_VERSION=1.2'));
+  assert.deepEqual(Object.keys(img.Config.ExposedPorts), ['8080/tcp']);
+  assert.deepEqual(img.Config.Healthcheck.Test, ['CMD-SHELL', 'true']);
+  assert.equal(img.Config.Healthcheck.Interval, 30e9);
+  assert.equal(img.Config.StopSignal, 'SIGQUIT');
+  assert.equal(img.Config.User, 'nobody');
+  assert.deepEqual(Object.keys(img.Config.Volumes), ['/data']);
+  assert.deepEqual(img.Config.Entrypoint, ['/bin/sh', '-c']);
+  assert.equal(img.Config.Labels.team, 'build');
+  const r = await dockerAsync(['run', '--rm', 'it-cfg']);
+  assert.equal(r.stdout, '1.2\n', r.stderr);
+});
