@@ -183,3 +183,14 @@ test('docker exec -it into a running container: shell, size, resize, exit code',
   assert.equal(await s.exited, 7);
   docker(d, ['rm', '-f', 'ex1']);
 });
+
+test('--detach-keys: a custom sequence detaches and the container keeps running', async () => {
+  const s = pty(['run', '-it', '--detach-keys', 'ctrl-x,x', '--name', 'det2', 'busybox', 'sh']);
+  let m = await type(s, 'echo one\r', 0);
+  await s.waitFor(/one\r\n/, m);
+  await prompt(s, m);
+  s.write('\x18x');
+  assert.equal(await s.exited, 0);
+  assert.equal(docker(d, ['inspect', '-f', '{{.State.Running}}', 'det2']).stdout, 'true\n');
+  docker(d, ['rm', '-f', 'det2']);
+});

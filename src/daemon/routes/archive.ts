@@ -29,8 +29,9 @@ export function registerArchiveRoutes(r: Router, d: Daemon): void {
     const path = pathParam(ctx.query);
     const res = ctx.res;
     if (!res) throw new InvalidParameterError('archive cannot be upgraded');
-    const { stat, stream } = await withRootfs(svc, d.images, c, (root) => archivePath(root, c, path)).then((x) => x);
+    const { stat, stream } = await withRootfs(svc, d.images, c, (root) => archivePath(root, c, path));
     res.writeHead(200, { 'Content-Type': 'application/x-tar', [STAT_HEADER]: encodePathStat(stat), 'Api-Version': '1.51', 'Ostype': 'linux' });
+    d.events.emit('container', 'archive-path', c.id, { image: c.imageName, name: c.name });
     await streamOut(stream, res);
   });
 
