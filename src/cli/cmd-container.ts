@@ -9,7 +9,7 @@ import { describeError, StatusError } from './context.js';
 import { collect, defineCommand, parseIntFlag } from './command.js';
 import type { Outcome } from './command.js';
 import { formatItems } from './formatter.js';
-import { streamHijacked } from './hijack.js';
+import { parseDetachKeys, streamHijacked } from './hijack.js';
 import { ContainerContext, DEFAULT_PS_FORMAT, PS_HEADERS } from './ps-format.js';
 import type { ParsedOptions } from './run-opts.js';
 import { tabwrite } from './tabwriter.js';
@@ -185,12 +185,13 @@ async function start(cli: Cli, names: string[], opts: ParsedOptions): Promise<nu
   const stdin = opts.interactive === true && c.Config?.OpenStdin === true;
   const detachKeys = typeof opts.detachKeys === 'string' ? opts.detachKeys : undefined;
   const hijacked = await cli.client.containerAttach(c.Id ?? name, { stream: true, stdin, stdout: true, stderr: true, detachKeys });
-  const { status } = await waitExitOrRemoved(cli, c.Id ?? name, c.HostConfig?.AutoRemove === true);
+  const { status, cancel } = await waitExitOrRemoved(cli, c.Id ?? name, c.HostConfig?.AutoRemove === true);
   const restore = tty && stdin ? makeRaw(cli.io) : () => undefined;
   let stopResize = (): void => undefined;
   try {
     const streaming = streamHijacked(hijacked, {
       tty,
+      detachKeys: parseDetachKeys(detachKeys),
       stdin: stdin ? cli.io.stdin : undefined,
       stdout: cli.io.stdout,
       stderr: tty ? cli.io.stdout : cli.io.stderr,
@@ -203,7 +204,10 @@ async function start(cli: Cli, names: string[], opts: ParsedOptions): Promise<nu
       throw e;
     }
     if (tty) stopResize = monitorSize(cli.io, (h, w) => cli.client.containerResize(c.Id ?? name, h, w));
-    await streaming.catch(() => undefined);
+    if ((await streaming.catch(() => 'eof' as const)) === 'detached') {
+      cancel();
+      return 0;
+    }
     return await status;
   } finally {
     stopResize();
@@ -232,17 +236,28 @@ async function attachCmd(cli: Cli, name: string, opts: ParsedOptions): Promise<n
     stderr: true,
     detachKeys: typeof opts.detachKeys === 'string' ? opts.detachKeys : undefined,
   });
+  // the exit status comes from a wait registered before streaming, as docker's attach does
+  const { result, cancel } = await cli.client.containerWait(id, 'not-running');
   const restore = tty && stdin ? makeRaw(cli.io) : () => undefined;
   const stopResize = tty ? monitorSize(cli.io, (h, w) => cli.client.containerResize(id, h, w)) : () => undefined;
   try {
-    await streamHijacked(hijacked, { tty, stdin: stdin ? cli.io.stdin : undefined, stdout: cli.io.stdout, stderr: tty ? cli.io.stdout : cli.io.stderr });
+    const how = await streamHijacked(hijacked, {
+      tty,
+      detachKeys: parseDetachKeys(typeof opts.detachKeys === 'string' ? opts.detachKeys : undefined),
+      stdin: stdin ? cli.io.stdin : undefined,
+      stdout: cli.io.stdout,
+      stderr: tty ? cli.io.stdout : cli.io.stderr,
+    });
+    if (how === 'detached') {
+      cancel();
+      return 0;
+    }
   } finally {
     stopResize();
     restore();
   }
-  const after = await cli.client.containerInspect(id).catch(() => undefined);
-  if (after && !after.State?.Running) return after.State?.ExitCode ?? 0;
-  return 0;
+  const r = await result.catch(() => undefined);
+  return r?.StatusCode ?? 0;
 }
 
 async function execCmd(cli: Cli, args: string[], opts: ParsedOptions): Promise<number> {
@@ -279,6 +294,7 @@ async function execCmd(cli: Cli, args: string[], opts: ParsedOptions): Promise<n
   try {
     await streamHijacked(hijacked, {
       tty,
+      detachKeys: parseDetachKeys(typeof opts.detachKeys === 'string' ? opts.detachKeys : undefined),
       stdin: interactive ? cli.io.stdin : undefined,
       stdout: cli.io.stdout,
       stderr: tty ? cli.io.stdout : cli.io.stderr,

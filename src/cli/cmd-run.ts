@@ -13,7 +13,8 @@ import type { Cli } from './context.js';
 import { describeError, PROG, StatusError } from './context.js';
 import { addOptions, defineCommand } from './command.js';
 import type { Outcome } from './command.js';
-import { streamHijacked } from './hijack.js';
+import { parseDetachKeys, streamHijacked } from './hijack.js';
+import type { StreamEnd } from './hijack.js';
 import { buildCreateRequest, CONTAINER_OPTIONS, RUN_ONLY_OPTIONS } from './run-opts.js';
 import type { ContainerConfigResult, ParsedOptions } from './run-opts.js';
 import { consoleSize, makeRaw, monitorSize } from './tty.js';
@@ -149,6 +150,12 @@ async function runContainer(cli: Cli, cfg: ContainerConfigResult): Promise<numbe
   } catch (e) {
     throw toStatusError(e, 'run');
   }
+  let detachKeys: number[];
+  try {
+    detachKeys = parseDetachKeys(cfg.detachKeys);
+  } catch (e) {
+    throw new StatusError(125, withHelp((e as Error).message, 'run'));
+  }
   const stopProxy = cfg.sigProxy && !cfg.tty && attach ? proxySignals(cli.client, id) : () => undefined;
   let hijacked: HijackedStream | undefined;
   let restore = (): void => undefined;
@@ -164,11 +171,12 @@ async function runContainer(cli: Cli, cfg: ContainerConfigResult): Promise<numbe
       });
     }
     const { status, cancel: cancelWait } = await waitExitOrRemoved(cli, id, cfg.autoRemove);
-    let streaming: Promise<void> | undefined;
+    let streaming: Promise<StreamEnd> | undefined;
     if (hijacked) {
       if (cfg.tty && cfg.attach.stdin) restore = makeRaw(io);
       streaming = streamHijacked(hijacked, {
         tty: cfg.tty,
+        detachKeys: detachKeys,
         stdin: cfg.attach.stdin ? io.stdin : undefined,
         stdout: cfg.attach.stdout ? io.stdout : undefined,
         stderr: cfg.attach.stderr ? (cfg.tty ? io.stdout : io.stderr) : undefined,
@@ -192,7 +200,12 @@ async function runContainer(cli: Cli, cfg: ContainerConfigResult): Promise<numbe
     // Whichever ends first: the output stream (then read the status) or the exit (then drain output).
     const first = await Promise.race([streaming!.then(() => 'stream' as const, () => 'stream' as const), status.then(() => 'status' as const)]);
     if (first === 'status' && !cfg.attach.stdout && !cfg.attach.stderr) hijacked?.socket.destroy();
-    await streaming!.catch(() => undefined);
+    const how = await streaming!.catch(() => 'eof' as const);
+    if (how === 'detached') {
+      // the user detached: the container goes on, and so do we, with success
+      cancelWait();
+      return 0;
+    }
     return await status;
   } finally {
     stopResize();

@@ -9,6 +9,8 @@ import { StdStream } from '../client/types.js';
 
 export interface StreamOptions {
   tty: boolean;
+  /** With a TTY: the key sequence that detaches (docker's EscapeProxy on stdin). */
+  detachKeys?: number[];
   stdin?: Readable;
   stdout?: Writable;
   stderr?: Writable;
@@ -20,30 +22,84 @@ function write(w: Writable | undefined, data: Buffer): Promise<void> | undefined
   return new Promise((resolve) => w.once('drain', resolve));
 }
 
-/** Resolves when the daemon has closed the output side; rejects on a socket error. */
-export function streamHijacked(h: HijackedStream, opts: StreamOptions): Promise<void> {
+/** docker's --detach-keys syntax: "ctrl-p,ctrl-q", single characters or ctrl-<a-z @ [ \\ ] ^ _>. */
+export function parseDetachKeys(spec: string | undefined): number[] {
+  const s = spec || 'ctrl-p,ctrl-q';
+  const out: number[] = [];
+  for (const part of s.split(',')) {
+    const m = /^ctrl-(.)$/i.exec(part);
+    if (m) {
+      const c = m[1]!.toLowerCase();
+      if (c >= 'a' && c <= 'z') out.push(c.charCodeAt(0) - 96);
+      else if ('@[\\]^_'.includes(c)) out.push(c.charCodeAt(0) - 64);
+      else throw new Error(`Unknown character: '${part}'`);
+    } else if (part.length === 1) {
+      out.push(part.charCodeAt(0));
+    } else {
+      throw new Error(`Unknown character: '${part}'`);
+    }
+  }
+  return out;
+}
+
+export type StreamEnd = 'eof' | 'detached';
+
+/** Resolves when the daemon has closed the output side, or the user typed the detach keys. */
+export function streamHijacked(h: HijackedStream, opts: StreamOptions): Promise<StreamEnd> {
   const { socket } = h;
-  return new Promise<void>((resolve, reject) => {
+  return new Promise<StreamEnd>((resolve, reject) => {
     let done = false;
-    const finish = (err?: Error): void => {
+    const finish = (err?: Error, how: StreamEnd = 'eof'): void => {
       if (done) return;
       done = true;
       if (opts.stdin) {
-        opts.stdin.unpipe(socket);
+        opts.stdin.removeListener('data', onStdinData);
         opts.stdin.removeListener('end', onStdinEnd);
         opts.stdin.pause();
       }
       if (!socket.destroyed) socket.destroy();
       if (err) reject(err);
-      else resolve();
+      else resolve(how);
     };
     const onStdinEnd = (): void => {
       if (!socket.destroyed) socket.end();
     };
+    // EscapeProxy: hold back bytes that may begin the detach sequence; release them on a mismatch
+    const keys = opts.tty ? opts.detachKeys : undefined;
+    let matched = 0;
+    const onStdinData = (chunk: Buffer | string): void => {
+      let data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      if (keys && keys.length) {
+        const out: number[] = [];
+        for (const b of data) {
+          if (b === keys[matched]) {
+            matched++;
+            if (matched === keys.length) {
+              if (out.length && !socket.destroyed) socket.write(Buffer.from(out));
+              finish(undefined, 'detached');
+              return;
+            }
+            continue;
+          }
+          if (matched > 0) {
+            out.push(...keys.slice(0, matched));
+            matched = 0;
+          }
+          if (b === keys[0]) matched = 1;
+          else out.push(b);
+        }
+        data = Buffer.from(out);
+      }
+      if (data.length && !socket.destroyed && !socket.write(data)) {
+        opts.stdin!.pause();
+        socket.once('drain', () => opts.stdin!.resume());
+      }
+    };
 
     if (opts.stdin) {
       opts.stdin.on('end', onStdinEnd);
-      opts.stdin.pipe(socket, { end: false });
+      opts.stdin.on('data', onStdinData);
+      opts.stdin.resume();
     } else {
       socket.end();
     }

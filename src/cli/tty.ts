@@ -1,5 +1,7 @@
 // Terminal handling for -t: raw mode on our stdin, window size to the daemon at start and on
 // every SIGWINCH, restored on the way out.
+import { spawnSync } from 'node:child_process';
+
 import type { CliIO } from './context.js';
 
 export function consoleSize(io: CliIO): [number, number] {
@@ -13,6 +15,10 @@ export function makeRaw(io: CliIO): () => void {
   const stdin = io.stdin;
   if (!stdin.isTTY || typeof stdin.setRawMode !== 'function') return () => undefined;
   stdin.setRawMode(true);
+  // libuv's raw mode keeps output post-processing (ONLCR), so the container's "\r\n" would reach the
+  // terminal as "\r\r\n"; docker's raw mode is cfmakeraw, which turns it off. Restoring normal mode
+  // puts back the saved termios, OPOST included.
+  if (stdin === process.stdin) spawnSync('stty', ['-opost'], { stdio: ['inherit', 'ignore', 'ignore'] });
   return () => {
     stdin.setRawMode?.(false);
   };
