@@ -6,6 +6,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, symlinkSync, chmod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import http from 'node:http';
 import tar from 'tar-stream';
 import { startDaemon, docker, TestDaemon } from '../helpers/daemon.js';
 
@@ -169,4 +170,31 @@ test('docker top with ps options; docker events with --since/--until/--filter', 
   for (const a of ['create', 'attach', 'start', 'die', 'destroy']) assert.ok(lines.includes(`container ${a} evt`), `${a} in ${ev.stdout}`);
   const onlyDie = docker(d, ['events', '--since', String(since), '--until', String(until), '--filter', 'event=die', '--filter', 'container=evt']);
   assert.match(onlyDie.stdout, /^\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:\d\d) container die [0-9a-f]{64} \(exitCode=0, image=busybox, name=evt\)\n$/);
+});
+
+test('stats stream: one JSON object a second, each with the previous as precpu_stats; one-shot', async () => {
+  const objs = await new Promise<{ read: string; preread: string; precpu_stats: { cpu_usage: { total_usage: number } } }[]>((resolve, reject) => {
+    const got: string[] = [];
+    const req = http.request({ socketPath: d.socket, path: '/containers/box/stats?stream=1' }, (res) => {
+      let buf = '';
+      res.on('data', (b: Buffer) => {
+        buf += b.toString();
+        const lines = buf.split('\n');
+        buf = lines.pop() ?? '';
+        got.push(...lines.filter(Boolean));
+        if (got.length >= 2) { req.destroy(); resolve(got.map((l) => JSON.parse(l))); }
+      });
+    });
+    req.on('error', (e) => { if (got.length < 2) reject(e); });
+    req.end();
+  });
+  assert.equal(objs[0].preread, '0001-01-01T00:00:00Z');
+  assert.equal(objs[1].preread, objs[0].read);
+  assert.ok(objs[1].precpu_stats.cpu_usage.total_usage > 0);
+  const t0 = Date.now();
+  const one = await d.request('GET', '/containers/box/stats?stream=0&one-shot=1');
+  assert.equal(one.status, 200);
+  assert.ok(Date.now() - t0 < 900, 'one-shot does not wait for a second sample');
+  const bad = await d.request('GET', '/containers/box/stats?stream=1&one-shot=1');
+  assert.equal(bad.status, 400);
 });
