@@ -47,6 +47,8 @@ export interface PrepareResult {
   hostNetwork?: boolean;
   hosts?: string;
   resolvConf?: string;
+  /** linux.rootfsPropagation, for binds that ask for shared/slave propagation. */
+  rootfsPropagation?: string;
 }
 
 export interface AttachOptions { stdin: boolean; stdout: boolean; stderr: boolean }
@@ -368,7 +370,7 @@ export class ContainerService {
       writeFileSync(c.resolvConfPath, prep.resolvConf ?? defaultResolvConf());
       const spec = buildSpec({
         record: c, rootfs, user, cgroupsPath: this.cgroupsPath(c.id), netnsPath: prep.netnsPath, hostNetwork: prep.hostNetwork,
-        mounts: prep.mounts ?? [], cgroupV2: this.o.cgroupMode === 'v2', env: c.config.Env ?? [],
+        mounts: prep.mounts ?? [], cgroupV2: this.o.cgroupMode === 'v2', env: c.config.Env ?? [], rootfsPropagation: prep.rootfsPropagation,
       });
       writeFileSync(join(dir, 'config.json'), JSON.stringify(spec));
       const stdin = c.config.OpenStdin === true;

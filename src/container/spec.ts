@@ -163,6 +163,7 @@ export interface SpecInput {
   mounts: OciMount[];
   cgroupV2: boolean;
   env: string[];
+  rootfsPropagation?: string;
 }
 
 export function buildSpec(input: SpecInput): OciSpec {
@@ -271,6 +272,7 @@ export function buildSpec(input: SpecInput): OciSpec {
       readonlyPaths: hc.Privileged ? [] : (hc.ReadonlyPaths ?? READONLY_PATHS),
       ...(hc.Sysctls && Object.keys(hc.Sysctls).length ? { sysctl: hc.Sysctls } : {}),
       ...(hc.Privileged || seccompUnconfined ? {} : { seccomp: defaultSeccompProfile(caps) }),
+      ...(input.rootfsPropagation ? { rootfsPropagation: input.rootfsPropagation } : {}),
     },
   };
   if (input.hostNetwork) spec.hostname = '';

@@ -345,7 +345,11 @@ export class VolumeService {
         mounts.push({ destination: dest, type: 'tmpfs', source: 'tmpfs', options: [...opts, ro] });
       }
     }
-    return { mounts };
+    // As Docker: a bind that wants shared/slave propagation needs the rootfs to propagate too.
+    const props = mounts.flatMap((m) => m.options ?? []);
+    const rootfsPropagation = props.some((o) => o === 'shared' || o === 'rshared') ? 'rshared'
+      : props.some((o) => o === 'slave' || o === 'rslave') ? 'rslave' : undefined;
+    return rootfsPropagation ? { mounts, rootfsPropagation } : { mounts };
   }
 
   /**

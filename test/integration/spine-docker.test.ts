@@ -90,7 +90,7 @@ test('malformed JSON bodies are 400 with a message', async () => {
 });
 
 test('isolation: pid 1, own hostname, only lo, no host mounts', () => {
-  const r = docker(d, ['run', '--rm', '--hostname', 'boxy', 'busybox', 'sh', '-c', 'echo $$; hostname; ls /sys/class/net; cat /proc/mounts']);
+  const r = docker(d, ['run', '--rm', '--network', 'none', '--hostname', 'boxy', 'busybox', 'sh', '-c', 'echo $$; hostname; ls /sys/class/net; cat /proc/mounts']);
   const lines = r.stdout.split('\n');
   assert.equal(lines[0], '1');
   assert.equal(lines[1], 'boxy');
