@@ -68,7 +68,65 @@ export interface ExtractResult {
 }
 
 /** Unpacks a build context into `dest` (an existing empty directory). */
-export async function extractContext(source: Readable, dest: string): Promise<ExtractResult> {
+/**
+ * Where unchanged context files are kept between builds: a file whose content, mode and mtime
+ * were seen before is hard-linked from here instead of written again, so re-sending an
+ * unchanged context costs a read and a hash, not a write. Files are found by those three.
+ */
+export interface ContextBlobCache {
+  dir: string;
+  /** Files up to this size are held in memory while hashed (bigger ones are written as usual). */
+  maxFileBytes: number;
+}
+
+const BLOB_NAME_RE = /^[a-f0-9]{64}-[0-7]+-\d+$/;
+
+async function writeViaBlobCache(cache: ContextBlobCache, data: Buffer, sha: string, mode: number, mtime: Date | undefined, abs: string): Promise<void> {
+  const secs = mtime ? Math.floor(mtime.getTime() / 1000) : 0;
+  const blob = join(cache.dir, `${sha}-${mode.toString(8)}-${secs}`);
+  try {
+    await fsp.link(blob, abs);
+    return;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+      // e.g. EMLINK: fall back to a plain copy of the bytes.
+      await fsp.writeFile(abs, data, { flag: 'wx', mode: 0o600 });
+      await fsp.chmod(abs, mode);
+      if (mtime) await fsp.utimes(abs, mtime, mtime);
+      return;
+    }
+  }
+  const tmp = `${blob}.tmp-${Math.random().toString(36).slice(2)}`;
+  await fsp.writeFile(tmp, data, { flag: 'wx', mode: 0o600 });
+  await fsp.chmod(tmp, mode);
+  if (mtime) await fsp.utimes(tmp, mtime, mtime);
+  await fsp.rename(tmp, blob);
+  await fsp.link(blob, abs);
+}
+
+/** Keeps the context blob cache under `maxBytes`, dropping the least recently linked first. */
+export async function trimContextBlobCache(dir: string, maxBytes: number): Promise<number> {
+  const entries: { path: string; size: number; used: number }[] = [];
+  for (const n of await fsp.readdir(dir).catch(() => [] as string[])) {
+    const p = join(dir, n);
+    const st = await fsp.lstat(p).catch(() => undefined);
+    if (!st) continue;
+    // Leftover temp files from a crash, and anything else, go.
+    if (!BLOB_NAME_RE.test(n)) { if (Date.now() - st.mtimeMs > 3600_000) await fsp.rm(p, { force: true }); continue; }
+    // link() updates ctime: it says when a blob was last used by a context.
+    entries.push({ path: p, size: st.size, used: st.ctimeMs });
+  }
+  entries.sort((a, b) => b.used - a.used);
+  let total = 0;
+  let freed = 0;
+  for (const e of entries) {
+    total += e.size;
+    if (total > maxBytes) { await fsp.rm(e.path, { force: true }); freed += e.size; }
+  }
+  return freed;
+}
+
+export async function extractContext(source: Readable, dest: string, blobCache?: ContextBlobCache): Promise<ExtractResult> {
   const plain = await decompressed(source);
   // Peek at the first block: a tar has "ustar" at offset 257 (or is empty).
   const chunks: Buffer[] = [];
@@ -129,11 +187,19 @@ export async function extractContext(source: Readable, dest: string): Promise<Ex
           known.delete(rel);
           // Hashed on the way in, so the cache never has to read the context a second time.
           const hasher = createHash('sha256');
-          const tap = new Transform({ transform(c: Buffer, _e, cb) { hasher.update(c); cb(null, c); } });
-          await pipeline(entry, tap, createWriteStream(abs, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 }));
-          hashes.set(rel, hasher.digest('hex'));
-          await fsp.chmod(abs, mode);
-          if (h.mtime) await fsp.utimes(abs, h.mtime, h.mtime);
+          if (blobCache && (h.size ?? 0) <= blobCache.maxFileBytes) {
+            const chunks: Buffer[] = [];
+            for await (const c of entry) { hasher.update(c as Buffer); chunks.push(c as Buffer); }
+            const sha = hasher.digest('hex');
+            hashes.set(rel, sha);
+            await writeViaBlobCache(blobCache, Buffer.concat(chunks), sha, mode, h.mtime, abs);
+          } else {
+            const tap = new Transform({ transform(c: Buffer, _e, cb) { hasher.update(c); cb(null, c); } });
+            await pipeline(entry, tap, createWriteStream(abs, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 }));
+            hashes.set(rel, hasher.digest('hex'));
+            await fsp.chmod(abs, mode);
+            if (h.mtime) await fsp.utimes(abs, h.mtime, h.mtime);
+          }
           bytes += h.size ?? 0;
           files++;
           break;

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { BerthError, InvalidParameterError, NotFoundError, NotImplementedError, errorMessage } from '../errors.js';
 import { Builder, BuildMessage, BuildOptions, ExtraContext, StepFailedError } from './builder.js';
-import { extractContext, loadIgnore, pruneIgnored } from './context.js';
+import { extractContext, loadIgnore, pruneIgnored, trimContextBlobCache } from './context.js';
 import { resolveInRoot } from './copy.js';
 
 export type { BuildMessage };
@@ -16,7 +16,12 @@ export interface BuildHttpDeps {
   builder: Builder;
   /** <data-root>/build; contexts are unpacked under it. */
   stateDir: string;
+  /** Bytes of unchanged context files kept for the next build (default 2 GiB; 0 turns it off). */
+  contextCacheBytes?: number;
 }
+
+const DEFAULT_CONTEXT_CACHE = 2 * 1024 * 1024 * 1024;
+const contextBlobDir = (stateDir: string) => join(stateDir, 'context-blobs');
 
 type Headers = Record<string, string | string[] | undefined>;
 
@@ -125,7 +130,10 @@ export async function handleBuild(query: URLSearchParams, headers: Headers, body
   let contexts: Map<string, ExtraContext>;
   let contextHashes: Map<string, string>;
   try {
-    const ex = await extractContext(body, dir);
+    const budget = deps.contextCacheBytes ?? DEFAULT_CONTEXT_CACHE;
+    if (budget > 0) await fsp.mkdir(contextBlobDir(deps.stateDir), { recursive: true });
+    // Same filesystem as the contexts (both under stateDir), so hard links work.
+    const ex = await extractContext(body, dir, budget > 0 ? { dir: contextBlobDir(deps.stateDir), maxFileBytes: 16 << 20 } : undefined);
     contextHashes = ex.hashes;
     let dfPath = p.dockerfilePath;
     if (ex.dockerfileOnly) {
@@ -167,7 +175,11 @@ export async function handleBuild(query: URLSearchParams, headers: Headers, body
   void _d; void _q; void _c;
   const run = deps.builder.build({ ...opts, contextDir: dir, contextHashes, dockerfile, contexts, signal }, emit)
     .then((r) => { if (p.quiet) q.push({ stream: `${r.imageId}\n` }); })
-    .finally(() => cleanup());
+    .finally(async () => {
+      await cleanup();
+      const budget = deps.contextCacheBytes ?? DEFAULT_CONTEXT_CACHE;
+      if (budget > 0) await trimContextBlobCache(contextBlobDir(deps.stateDir), budget).catch(() => undefined);
+    });
   const outcome = run.then(() => undefined, (e: unknown) => e);
   const early = await Promise.race([started.then(() => 'started' as const), outcome.then((e) => ({ e }))]);
   if (early !== 'started' && early.e !== undefined && !emitted) {
@@ -245,6 +257,12 @@ export async function buildCacheUsage(cache: import('./cache.js').BuildCacheStor
     ID: e.key.slice(7, 32), Parents: [], Type: 'regular', Description: e.instruction.slice(0, 200), InUse: false, Shared: true, Size: 0,
     CreatedAt: new Date(e.created).toISOString(), LastUsedAt: new Date(e.lastUsed).toISOString(), UsageCount: 1,
   }));
+  const blobs = contextBlobDir(stateDir);
+  const blobSize = await dirSize(blobs);
+  if (blobSize > 0) {
+    out.push({ ID: 'context-blobs', Parents: [], Type: 'regular', Description: 'build context files kept for the next build', InUse: false,
+      Shared: false, Size: blobSize, CreatedAt: '', LastUsedAt: '', UsageCount: 1 });
+  }
   const mounts = join(stateDir, 'cache-mounts');
   for (const name of await fsp.readdir(mounts).catch(() => [] as string[])) {
     const st = await fsp.stat(join(mounts, name)).catch(() => undefined);
@@ -262,5 +280,6 @@ export async function pruneBuildCache(cache: import('./cache.js').BuildCacheStor
   const reclaimed = records.reduce((n, r) => n + r.Size, 0);
   cache.prune();
   await fsp.rm(join(stateDir, 'cache-mounts'), { recursive: true, force: true });
+  await fsp.rm(contextBlobDir(stateDir), { recursive: true, force: true });
   return { CachesDeleted: records.map((r) => r.ID), SpaceReclaimed: reclaimed };
 }

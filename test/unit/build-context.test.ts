@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, existsSync, readFileSync, lstatSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, readFileSync, lstatSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -84,4 +84,25 @@ test('glob matching is Go filepath.Match per component', () => {
   assert.equal(globMatch('fil?', 'file'), true);
   assert.equal(globMatch('[ab]c', 'bc'), true);
   assert.equal(globMatch('[!ab]c', 'bc'), false);
+});
+
+test('unchanged context files are linked from the blob cache, not written again', async () => {
+  const { statSync } = await import('node:fs');
+  const { trimContextBlobCache } = await import('../../src/build/context.js');
+  const blobDir = tmp();
+  const cache = { dir: blobDir, maxFileBytes: 1 << 20 };
+  const t = await makeTar([{ name: 'a', data: 'same', mode: 0o644 }, { name: 'b', data: 'same', mode: 0o755 }, { name: 'big', data: 'x'.repeat(2 << 20) }]);
+  const d1 = tmp();
+  await extractContext(Readable.from([t]), d1, cache);
+  const d2 = tmp();
+  const r2 = await extractContext(Readable.from([t]), d2, cache);
+  assert.equal(readFileSync(join(d2, 'a'), 'utf8'), 'same');
+  assert.equal(statSync(join(d2, 'a')).ino, statSync(join(d1, 'a')).ino, 'linked from the cache');
+  assert.notEqual(statSync(join(d2, 'a')).ino, statSync(join(d2, 'b')).ino, 'a different mode is a different blob');
+  assert.equal(statSync(join(d2, 'b')).mode & 0o777, 0o755);
+  assert.equal(statSync(join(d2, 'big')).nlink, 1, 'big files are written, not cached');
+  assert.equal(r2.hashes.get('a'), r2.hashes.get('b'));
+  await trimContextBlobCache(blobDir, 0);
+  assert.deepEqual(readdirSync(blobDir), []);
+  assert.equal(readFileSync(join(d2, 'a'), 'utf8'), 'same', 'contexts keep their links');
 });
