@@ -97,6 +97,8 @@ async function releaseRootfs(svc: ContainerService, id: string, dir: string): Pr
   holds.delete(id);
   const cur = svc.tryGet(id);
   if (cur && (cur.state.Running || cur.state.Status === 'restarting')) return;
+  // A start may be between mounting and marking the record running: the runtime knows it then.
+  if (cur && (await svc.runtimeFor(cur).state(id).then((st) => st !== undefined && st.status !== 'stopped', () => false))) return;
   await unmountRootfs(dir).catch(() => undefined);
 }
 
