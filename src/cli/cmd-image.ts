@@ -3,7 +3,7 @@ import { createReadStream, existsSync } from 'node:fs';
 
 import type { Command } from 'commander';
 
-import { parseReference } from '../image/reference.js';
+import { fullString, parseReference, withDefaultTag } from '../image/reference.js';
 import type { Cli } from './context.js';
 import { describeError, StatusError } from './context.js';
 import { collect, defineCommand } from './command.js';
@@ -178,8 +178,16 @@ export function registerImageCommands(parent: Command, parentPath: string, cli: 
     .option('-m, --message <string>', 'Set commit message for imported image')
     .option('--platform <string>', 'Set platform if server is multi-platform capable');
   defineCommand(parent, parentPath, { name: 'pull', usage: '[OPTIONS] NAME[:TAG|@DIGEST]', description: 'Download an image from a registry', minArgs: 1, maxArgs: 1 }, cli, outcome, async (c, a, o) => {
-    const ref = a[0]!;
-    await pullImage(c, ref, { platform: typeof o.platform === 'string' ? o.platform : undefined, quiet: o.quiet === true, stdout: true });
+    let ref;
+    try {
+      ref = parseReference(a[0]!);
+    } catch (e) {
+      throw new StatusError(1, describeError(e));
+    }
+    if (!ref.tag && !ref.digest && o.allTags !== true && o.quiet !== true) c.out('Using default tag: latest\n');
+    await pullImage(c, a[0]!, { platform: typeof o.platform === 'string' ? o.platform : undefined, quiet: true, stdout: false, progressTo: o.quiet === true ? undefined : (s) => c.out(s) });
+    // docker ends with the full reference it pulled
+    c.out(`${fullString(withDefaultTag(ref))}\n`);
     return 0;
   })
     .option('-a, --all-tags', 'Download all tagged images in the repository')

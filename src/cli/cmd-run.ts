@@ -60,14 +60,18 @@ export async function displayJSONMessages(
 }
 
 /** POST /images/create for a reference; progress goes to stderr (run's path) or stdout (`pull`). */
-export async function pullImage(cli: Cli, image: string, opts: { platform?: string; quiet?: boolean; stdout?: boolean }): Promise<void> {
+export async function pullImage(
+  cli: Cli,
+  image: string,
+  opts: { platform?: string; quiet?: boolean; stdout?: boolean; progressTo?: (s: string) => void },
+): Promise<void> {
   const ref = withDefaultTag(parseReference(image));
   const name = ref.domain + '/' + ref.path;
   const res = await cli.client.imagePull(name, ref.digest ?? ref.tag, { platform: opts.platform });
   await displayJSONMessages(res, (s) => {
-    if (!opts.quiet) (opts.stdout ? cli.out(s) : cli.err(s));
+    if (opts.progressTo) opts.progressTo(s);
+    else if (!opts.quiet) (opts.stdout ? cli.out(s) : cli.err(s));
   });
-  if (opts.stdout && opts.quiet) cli.out(`${familiarString(ref)}\n`);
 }
 
 async function createContainer(cli: Cli, cfg: ContainerConfigResult): Promise<string> {

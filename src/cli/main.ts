@@ -11,6 +11,7 @@ import { registerImageCommands } from './cmd-image.js';
 import { registerRun } from './cmd-run.js';
 import { registerExtraCommands } from './cmd-extra.js';
 import { registerCp } from './cmd-cp.js';
+import { registerNetworkCommands, registerPort } from './cmd-network.js';
 import { registerSystemCommands, CLIENT_VERSION } from './cmd-system.js';
 import type { Outcome } from './command.js';
 import { Cli, describeError, PROG, StatusError } from './context.js';
@@ -64,6 +65,13 @@ function buildProgram(cli: Cli, outcome: Outcome): Command {
   registerSystemCommands(system, 'system', cli, outcome);
   registerExtraCommands(system, 'system', cli, outcome, 'system');
   program.addCommand(system);
+
+  for (const [name, desc] of [['network', 'Manage networks'], ['volume', 'Manage volumes']] as const) {
+    program.addCommand(new Command(name).description(desc).usage('COMMAND').helpOption('--help', 'Print usage').helpCommand(false).enablePositionalOptions());
+  }
+  registerNetworkCommands(program, cli, outcome);
+  registerPort(program, '', cli, outcome);
+  registerPort(container, 'container', cli, outcome);
 
   // commander applies exitOverride/configureOutput per command: copy them down the tree
   const walk = (cmd: Command): void => {

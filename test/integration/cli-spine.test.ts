@@ -233,3 +233,22 @@ test('exec runs in a running container and reports its exit code', () => {
   assert.equal(i.stdout, 'piped\n', i.stderr);
   assert.equal(berth(d, ['rm', '-f', 'ex']).code, 0);
 });
+
+test('network, volume and port: the same output as docker', () => {
+  for (const [tool, suffix] of [[berth, 'b'], [docker, 'd']] as const) {
+    assert.match(tool(d, ['network', 'create', '--label', 'a=b', '--subnet', `10.98.${suffix === 'b' ? 1 : 2}.0/24`, `tnet-${suffix}`]).stdout, /^[0-9a-f]{64}\n$/);
+    assert.equal(tool(d, ['volume', 'create', '--label', 'x=y', `tvol-${suffix}`]).stdout, `tvol-${suffix}\n`);
+    assert.equal(tool(d, ['run', '-d', '--name', `pp-${suffix}`, '-p', `127.0.0.1:1808${suffix === 'b' ? 1 : 2}:80`, '--network', `tnet-${suffix}`, '-v', `tvol-${suffix}:/data`, 'busybox', 'sleep', '300']).code, 0);
+  }
+  assert.equal(berth(d, ['network', 'ls']).stdout, docker(d, ['network', 'ls']).stdout);
+  assert.equal(berth(d, ['volume', 'ls']).stdout, docker(d, ['volume', 'ls']).stdout);
+  assert.equal(berth(d, ['volume', 'inspect', '-f', '{{.Name}} {{.Labels}}', 'tvol-b']).stdout, 'tvol-b map[x:y]\n');
+  assert.equal(berth(d, ['port', 'pp-b']).stdout, '80/tcp -> 127.0.0.1:18081\n');
+  assert.equal(berth(d, ['port', 'pp-d']).stdout, docker(d, ['port', 'pp-d']).stdout);
+  assert.equal(stable(berth(d, ['ps']).stdout), stable(docker(d, ['ps']).stdout));
+  for (const s of ['b', 'd']) {
+    assert.equal(berth(d, ['rm', '-f', `pp-${s}`]).code, 0);
+    assert.equal(berth(d, ['network', 'rm', `tnet-${s}`]).stdout, `tnet-${s}\n`);
+    assert.equal(berth(d, ['volume', 'rm', `tvol-${s}`]).stdout, `tvol-${s}\n`);
+  }
+});
