@@ -252,3 +252,19 @@ test('network, volume and port: the same output as docker', () => {
     assert.equal(berth(d, ['volume', 'rm', `tvol-${s}`]).stdout, `tvol-${s}\n`);
   }
 });
+
+test('logs -f follows to the end, --since and --until bound it; ps -n, -l and filters', async () => {
+  const id = berth(d, ['run', '-d', '--name', 'lf', 'busybox', 'sh', '-c', 'for i in 1 2 3; do echo line$i; sleep 0.3; done']).stdout.trim();
+  const f = berth(d, ['logs', '-f', 'lf']);
+  assert.equal(f.stdout, 'line1\nline2\nline3\n', f.stderr);
+  assert.equal(berth(d, ['logs', '--tail', '2', 'lf']).stdout, 'line2\nline3\n');
+  assert.equal(berth(d, ['logs', '--since', '2000-01-01T00:00:00Z', '--until', '2000-01-02T00:00:00Z', 'lf']).stdout, '');
+  assert.equal(berth(d, ['logs', '--since', '10m', 'lf']).stdout, 'line1\nline2\nline3\n');
+  assert.equal(berth(d, ['create', '--name', 'newest', 'busybox']).code, 0);
+  assert.equal(berth(d, ['ps', '-l', '--format', '{{.Names}}']).stdout, 'newest\n');
+  assert.equal(berth(d, ['ps', '-n', '2', '--format', '{{.Names}}']).stdout, 'newest\nlf\n');
+  assert.equal(berth(d, ['ps', '-a', '--filter', 'status=exited', '--format', '{{.ID}}']).stdout, `${id.slice(0, 12)}\n`);
+  assert.equal(berth(d, ['ps', '-a', '--filter', 'status=created', '--format', '{{.Names}} {{.State}}']).stdout, 'newest created\n');
+  assert.equal(berth(d, ['ps', '-a', '--filter', 'ancestor=busybox', '-q']).stdout.split('\n').filter(Boolean).length, 2);
+  assert.equal(berth(d, ['rm', 'lf', 'newest']).stdout, 'lf\nnewest\n');
+});
