@@ -283,3 +283,16 @@ export async function pruneBuildCache(cache: import('./cache.js').BuildCacheStor
   await fsp.rm(contextBlobDir(stateDir), { recursive: true, force: true });
   return { CachesDeleted: records.map((r) => r.ID), SpaceReclaimed: reclaimed };
 }
+
+/**
+ * At daemon start: removes what a crash mid-build left in <data-root>/build (unpacked contexts,
+ * temp files, read-only image views still mounted). Cache mounts and context blobs are kept.
+ */
+export async function cleanBuildState(stateDir: string): Promise<void> {
+  const mnt = join(stateDir, 'mnt');
+  const mounted = (await fsp.readFile('/proc/self/mountinfo', 'utf8').catch(() => ''))
+    .split('\n').map((l) => l.split(' ')[4]).filter((m): m is string => !!m && m.startsWith(`${mnt}/`));
+  const { execFile } = await import('node:child_process');
+  for (const m of mounted) await new Promise<void>((r) => execFile('umount', ['-l', m], () => r()));
+  for (const d of ['contexts', 'tmp', 'mnt']) await fsp.rm(join(stateDir, d), { recursive: true, force: true });
+}
