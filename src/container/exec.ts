@@ -12,6 +12,7 @@ import type { EventBus } from '../daemon/events.js';
 import { ALL_CAPS, OciSpec, resolveUser } from './spec.js';
 import { rootfsDirs } from './rootfs.js';
 import { parseSyncMessage, runtimeErrorMessage } from './runtime.js';
+import { startDirectExec } from './exec-direct.js';
 
 /** The body of POST /containers/{id}/exec. */
 export interface ExecConfig {
@@ -164,6 +165,22 @@ export class ExecService {
     const specFile = join(dir, 'process.json');
     writeFileSync(specFile, JSON.stringify(proc));
 
+    if (!proc.terminal) {
+      const who = { image: c.imageName, name: c.name, execID: id };
+      return startDirectExec({
+        runtimePath, runtimeRoot, containerId: c.id, specFile, dir,
+        attachStdin: e.config.AttachStdin === true, attachStdout: e.config.AttachStdout !== false, attachStderr: e.config.AttachStderr !== false,
+        sink: opts.detach ? undefined : opts.sink,
+        onStart: (pid) => {
+          e.pid = pid; e.running = true;
+          this.events.emit('container', `exec_start: ${(e.config.Cmd ?? []).join(' ')}`, c.id, who);
+        },
+        onExit: (code) => {
+          e.exitCode = code; e.running = false; this.dirs.delete(id);
+          this.events.emit('container', 'exec_die', c.id, { ...who, exitCode: String(code) });
+        },
+      });
+    }
     const attach = !opts.detach && opts.sink !== undefined;
     const stdin = attach && e.config.AttachStdin === true;
     const args = [
