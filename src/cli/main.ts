@@ -15,6 +15,7 @@ import { registerNetworkCommands, registerPort } from './cmd-network.js';
 import { registerSystemCommands, CLIENT_VERSION } from './cmd-system.js';
 import type { Outcome } from './command.js';
 import { Cli, describeError, PROG, StatusError } from './context.js';
+import { dockerHelp } from './help.js';
 import type { CliIO } from './context.js';
 
 function buildProgram(cli: Cli, outcome: Outcome): Command {
@@ -75,6 +76,7 @@ function buildProgram(cli: Cli, outcome: Outcome): Command {
 
   // commander applies exitOverride/configureOutput per command: copy them down the tree
   const walk = (cmd: Command): void => {
+    cmd.helpInformation = () => dockerHelp(cmd);
     for (const sub of cmd.commands) {
       sub.exitOverride().configureOutput({ writeOut: (s) => cli.out(s), writeErr: (s) => cli.err(s), outputError: () => undefined });
       walk(sub);
