@@ -260,15 +260,17 @@ export async function buildCacheUsage(cache: import('./cache.js').BuildCacheStor
   const blobs = contextBlobDir(stateDir);
   const blobSize = await dirSize(blobs);
   if (blobSize > 0) {
+    const st = await fsp.stat(blobs).catch(() => undefined);
+    const when = (st?.mtime ?? new Date()).toISOString();
     out.push({ ID: 'context-blobs', Parents: [], Type: 'regular', Description: 'build context files kept for the next build', InUse: false,
-      Shared: false, Size: blobSize, CreatedAt: '', LastUsedAt: '', UsageCount: 1 });
+      Shared: false, Size: blobSize, CreatedAt: when, LastUsedAt: when, UsageCount: 1 });
   }
   const mounts = join(stateDir, 'cache-mounts');
   for (const name of await fsp.readdir(mounts).catch(() => [] as string[])) {
     const st = await fsp.stat(join(mounts, name)).catch(() => undefined);
     out.push({
       ID: name.slice(0, 25), Parents: [], Type: 'exec.cachemount', Description: 'cached mount (RUN --mount=type=cache)', InUse: false, Shared: false,
-      Size: await dirSize(join(mounts, name)), CreatedAt: st?.birthtime.toISOString() ?? '', LastUsedAt: st?.mtime.toISOString() ?? '', UsageCount: 1,
+      Size: await dirSize(join(mounts, name)), CreatedAt: (st?.birthtime ?? new Date()).toISOString(), LastUsedAt: (st?.mtime ?? new Date()).toISOString(), UsageCount: 1,
     });
   }
   return out;

@@ -16,6 +16,7 @@ import { registerArchiveRoutes } from './routes/archive.js';
 import { registerInteractiveRoutes } from './routes/interactive.js';
 import { registerNetworkRoutes } from './routes/networks.js';
 import { registerVolumeRoutes, mountsView } from './routes/volumes.js';
+import { registerBuildRoutes } from './routes/build.js';
 import { processAlive } from '../container/service.js';
 
 export const DEFAULT_SOCKET = '/run/berth/berth.sock';
@@ -85,7 +86,9 @@ export async function main(argv: string[]): Promise<number> {
   takePidFile(pidFile);
   log(`starting berthd ${VERSION} (data root ${dataRoot}, socket ${socketPath})`);
   const d = await Daemon.open(config, log);
-  const server = createApiServer({ router: buildRouter(d), serverVersion: VERSION, log });
+  const router = buildRouter(d);
+  await registerBuildRoutes(router, d);
+  const server = createApiServer({ router, serverVersion: VERSION, log });
   mkdirSync(dirname(socketPath), { recursive: true });
   if (existsSync(socketPath)) unlinkSync(socketPath);
   await new Promise<void>((res, rej) => { server.once('error', rej); server.listen(socketPath, () => res()); });
