@@ -2,11 +2,11 @@
 // to a basic-auth registry; unknown tags; save/load (also through skopeo's docker-archive).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { startDaemon, docker, TestDaemon, CliResult } from '../helpers/daemon.js';
+import { startDaemon, docker, TestDaemon, CliResult, DOCKER as DOCKER_BIN } from '../helpers/daemon.js';
 import { startDockerRegistry, Registry } from './registry-client-fixture.js';
 
 let d: TestDaemon;
@@ -109,4 +109,29 @@ test('docker images, inspect, history, import, image prune', () => {
   assert.match(ok(docker(d, ['images', '--filter', 'reference=imported/*', '--format', '{{.Repository}}:{{.Tag}}']), 'images'), /imported\/x:1/);
   ok(docker(d, ['rmi', 'imported/x:1']), 'rmi');
   ok(docker(d, ['image', 'prune', '-f']), 'prune');
+});
+
+test('with a real dockerd: berth save | docker load, and docker save | berth load', { skip: !existsSync('/var/run/docker.sock') && 'no dockerd on /var/run/docker.sock' }, () => {
+  const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: 'unix:///var/run/docker.sock' };
+  delete env.DOCKER_API_VERSION;
+  const real = (args: string[]) => spawnSync(DOCKER_BIN, args, { env, maxBuffer: 64 << 20 });
+  if (real(['info']).status !== 0) return;
+  const tag = `berth-it-save-${process.pid}`;
+  const ours = join(tmp, 'ours.tar');
+  const theirs = join(tmp, 'theirs.tar');
+  try {
+    ok(docker(d, ['tag', 'busybox', `${tag}/from-berth:1`]), 'tag');
+    ok(docker(d, ['save', '-o', ours, `${tag}/from-berth:1`]), 'save');
+    const l = real(['load', '-i', ours]);
+    assert.equal(l.status, 0, l.stderr.toString());
+    assert.match(l.stdout.toString(), new RegExp(`Loaded image: ${tag}/from-berth:1`));
+    const run = real(['run', '--rm', `${tag}/from-berth:1`, 'echo', 'in-dockerd']);
+    assert.equal(run.stdout.toString().trim(), 'in-dockerd', run.stderr.toString());
+    assert.equal(real(['tag', `${tag}/from-berth:1`, `${tag}/from-dockerd:2`]).status, 0);
+    assert.equal(real(['save', '-o', theirs, `${tag}/from-dockerd:2`]).status, 0);
+    assert.match(ok(docker(d, ['load', '-i', theirs]), 'load'), new RegExp(`Loaded image: ${tag}/from-dockerd:2`));
+    assert.equal(ok(docker(d, ['run', '--rm', `${tag}/from-dockerd:2`, 'echo', 'in-berthd']), 'run').trim(), 'in-berthd');
+  } finally {
+    real(['rmi', '-f', `${tag}/from-berth:1`, `${tag}/from-dockerd:2`]);
+  }
 });
