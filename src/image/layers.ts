@@ -227,11 +227,13 @@ export class LayerStore {
       let blobPromise: Promise<{ digest: string; size: number }> | undefined;
       const toUnpack = new PassThrough({ highWaterMark: 1 << 20 });
       const plumbing: Promise<unknown>[] = [pipeline(plain, tap, toUnpack)];
-      let toGzip: PassThrough | undefined;
+      // The plain tar is kept as the layer's blob: compressing here would make every build step
+      // and commit pay gzip's cost; push compresses once, when a registry needs it (compressedBlob).
+      let toBlob: PassThrough | undefined;
       if (keepBlob) {
-        toGzip = new PassThrough({ highWaterMark: 1 << 20 });
-        tap.pipe(toGzip);
-        blobPromise = this.content.ingest(toGzip.pipe(createGzip({ level: zconst.Z_BEST_SPEED, chunkSize: 1 << 16 })));
+        toBlob = new PassThrough({ highWaterMark: 1 << 20 });
+        tap.pipe(toBlob);
+        blobPromise = this.content.ingest(toBlob);
       }
       const [, result] = await Promise.all([...plumbing, unpackTar(toUnpack, diff, { overlayWhiteouts: true })]);
       // A tar stream may end before the source has been read to its end (padding); drain it for the digest.
@@ -241,7 +243,7 @@ export class LayerStore {
       }
       const blob = blobPromise ? await blobPromise : undefined;
       const chainId = chainIdOf(parent, diffId);
-      if (blob) this.recordBlob({ diffId, digest: blob.digest, mediaType: MediaType.OciLayerGzip, size: blob.size });
+      if (blob) this.recordBlob({ diffId, digest: blob.digest, mediaType: MediaType.OciLayer, size: blob.size });
       if (this.has(chainId)) return this.get(chainId);
       const final = join(this.dir, chainId.replace(/^sha256:/, ''));
       if (existsSync(final)) await fsp.rm(final, { recursive: true, force: true }); // orphan from a crash
@@ -275,6 +277,25 @@ export class LayerStore {
       this.db.prepare('DELETE FROM layer_blobs WHERE diff_id = ?').run(l.diffId);
       for (const r of rows) await this.content.delete(r.digest);
     }
+  }
+
+  /**
+   * A gzip blob for the layer, made once from its plain blob and remembered (diff ID ↔ digest),
+   * so later pushes send it as is.
+   */
+  async compressedBlob(diffId: string): Promise<LayerBlob | undefined> {
+    const blobs = this.blobsFor(diffId);
+    const gz = blobs.find((b) => b.mediaType.includes('gzip'));
+    if (gz) return gz;
+    const plain = blobs[0];
+    if (!plain) return undefined;
+    const src = this.content.stream(plain.digest);
+    const gzip = createGzip({ level: zconst.Z_BEST_SPEED, chunkSize: 1 << 16 });
+    src.on('error', (e) => gzip.destroy(e));
+    const { digest, size } = await this.content.ingest(src.pipe(gzip));
+    const rec: LayerBlob = { diffId, digest, mediaType: MediaType.OciLayerGzip, size };
+    this.recordBlob(rec);
+    return rec;
   }
 
   /** Deletes layers no image refers to (children before parents). */

@@ -19,9 +19,8 @@ function short(digest: string): string {
 const GZIP_TYPES: string[] = [MediaType.OciLayerGzip, MediaType.DockerLayerGzip];
 
 /** The blob to send for a diff ID: a gzip one if there is one (smaller, what Docker sends). */
-function blobFor(deps: PullDeps, diffId: string): LayerBlob {
-  const blobs = deps.d.layers.blobsFor(diffId);
-  const b = blobs.find((x) => GZIP_TYPES.includes(x.mediaType)) ?? blobs[0];
+async function blobFor(deps: PullDeps, diffId: string): Promise<LayerBlob> {
+  const b = await deps.d.layers.compressedBlob(diffId);
   if (!b) throw new SystemError(`layer ${diffId} has no stored blob to push; re-create the image (build or import) to push it`);
   return b;
 }
@@ -91,7 +90,8 @@ export async function push(deps: PullDeps, opts: PushOptions, progress: Progress
     const rec = d.images.resolve(`${repositoryName(opts.ref)}:${tag}`);
     const config = await d.images.config(rec.id);
     const diffIds = config.rootfs?.diff_ids ?? [];
-    const blobs = diffIds.map((id) => blobFor(deps, id));
+    const blobs: LayerBlob[] = [];
+    for (const id of diffIds) blobs.push(await blobFor(deps, id));
     const ids = diffIds.map(short);
     const order = diffIds.map((_, i) => diffIds.length - 1 - i); // Docker lists the top layer first.
     for (const i of order) progress({ status: 'Preparing', progressDetail: {}, id: ids[i] });
