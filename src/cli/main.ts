@@ -183,6 +183,11 @@ export function normalizeArgv(program: Command, argv: string[]): string[] {
 }
 
 export async function main(argv: string[], io?: Partial<CliIO>): Promise<number> {
+  // `berth registry serve|gc` is the registry server, a process of its own, not an Engine API client.
+  if (argv[0] === 'registry') {
+    const { registryMain } = await import('../registry/server/main.js');
+    return registryMain(argv.slice(1));
+  }
   const cli = new Cli({
     stdin: io?.stdin ?? process.stdin,
     stdout: io?.stdout ?? process.stdout,
