@@ -1,10 +1,25 @@
 // System routes: _ping (version negotiation), version, info, events.
 import { release, totalmem, cpus, hostname } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { Router, Context, filtersParam, API_VERSION, MIN_API_VERSION } from '../http/router.js';
 import type { Daemon } from '../daemon.js';
 import { VERSION, BERTH_VERSION } from '../daemon.js';
 import type { EngineEvent } from '../events.js';
 import { InvalidParameterError } from '../../errors.js';
+
+const runtimeVersions = new Map<string, string>();
+/** `crun --version` says "crun version 1.8.1"; asked once per binary. */
+function runtimeVersion(path: string): string {
+  let v = runtimeVersions.get(path);
+  if (v === undefined) {
+    try {
+      const out = execFileSync(path, ['--version'], { encoding: 'utf8', timeout: 5000 });
+      v = /version\s+(\S+)/.exec(out)?.[1] ?? out.split('\n')[0];
+    } catch { v = 'unknown'; }
+    runtimeVersions.set(path, v);
+  }
+  return v;
+}
 
 function pingHeaders(): Record<string, string> {
   return {
@@ -48,10 +63,13 @@ export function registerSystemRoutes(r: Router, d: Daemon): void {
     ctx.send(200, {
       Platform: { Name: 'berth' },
       Components: [
-        { Name: 'Engine', Version: VERSION, Details: { ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, Os: 'linux', Arch: 'amd64', KernelVersion: release(), BerthVersion: BERTH_VERSION } },
-        ...Object.values(d.runtimes).map((rt) => ({ Name: rt.name, Version: rt.path, Details: { Path: rt.path } })),
+        { Name: 'Engine', Version: VERSION, Details: {
+          ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, GitCommit: `berth-${BERTH_VERSION}`, GoVersion: `node${process.versions.node}`,
+          Os: 'linux', Arch: 'amd64', KernelVersion: release(), Experimental: 'false', BuildTime: d.startedAt.toISOString(), BerthVersion: BERTH_VERSION,
+        } },
+        ...Object.values(d.runtimes).map((rt) => ({ Name: rt.name, Version: runtimeVersion(rt.path), Details: { GitCommit: '', Path: rt.path } })),
       ],
-      Version: VERSION, ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, GitCommit: 'berth',
+      Version: VERSION, ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, GitCommit: `berth-${BERTH_VERSION}`,
       GoVersion: `node${process.versions.node}`, Os: 'linux', Arch: 'amd64', KernelVersion: release(),
       Experimental: false, BuildTime: d.startedAt.toISOString(),
     });
