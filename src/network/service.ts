@@ -369,7 +369,6 @@ export class NetworkService {
     const asked = c.hostConfig.NetworkMode || 'default';
     if (asked === 'default') c.hostConfig.NetworkMode = 'bridge';
     const mode = this.mode(c);
-    const eps = ((c.networkingConfig as { EndpointsConfig?: Record<string, unknown> | null }).EndpointsConfig) ?? {};
     for (const e of c.hostConfig.ExtraHosts ?? []) parseExtraHost(e);
     if (mode.kind === 'container') {
       if (!mode.target) throw new InvalidParameterError('container: network mode needs a container name or ID');
@@ -382,10 +381,21 @@ export class NetworkService {
       return Promise.resolve();
     }
     portRequests(c.hostConfig.PortBindings, c.config.ExposedPorts as Record<string, unknown>, false); // syntax check
-    const primary = this.get(c.hostConfig.NetworkMode ?? 'bridge');
+    // An unknown network is reported at start, as Docker does: a 404 from create makes the
+    // docker CLI try to pull the image instead of saying what is missing.
+    this.attachFromConfig(c, asked, false);
+    return Promise.resolve();
+  }
+
+  /** Resolves NetworkMode + EndpointsConfig into stored attachments; strict throws on unknown networks. */
+  private attachFromConfig(c: ContainerRecord, asked: string, strict: boolean): void {
+    const eps = ((c.networkingConfig as { EndpointsConfig?: Record<string, unknown> | null }).EndpointsConfig) ?? {};
+    const lookup = (ref: string) => (strict ? this.get(ref) : this.tryGet(ref));
+    const primary = lookup(c.hostConfig.NetworkMode ?? 'bridge');
+    if (!primary) return;
     if (primary.driver === 'host' || primary.driver === 'null') {
       c.hostConfig.NetworkMode = primary.name;
-      return Promise.resolve();
+      return;
     }
     const wanted: [NetworkRecord, EndpointConfig][] = [];
     // The docker CLI keys the endpoint by what --network said, "default" included.
@@ -393,7 +403,8 @@ export class NetworkService {
     wanted.push([primary, this.endpointConfig(primaryKey ? eps[primaryKey] : undefined)]);
     for (const [k, v] of Object.entries(eps)) {
       if (k === primaryKey) continue;
-      const n = this.get(k);
+      const n = lookup(k);
+      if (!n) return;
       if (n.id === primary.id) continue;
       if (n.driver !== 'bridge') throw new InvalidParameterError(`container cannot be connected to network ${n.name} and ${primary.name}`);
       wanted.push([n, this.endpointConfig(v)]);
@@ -402,7 +413,6 @@ export class NetworkService {
     for (const [n, cfg] of wanted) {
       this.saveAttachment({ containerId: c.id, networkId: n.id, config: cfg, endpointId: '', ip: '', mac: '', iface: '' });
     }
-    return Promise.resolve();
   }
 
   private hostResolvConf(): string {
@@ -494,8 +504,9 @@ export class NetworkService {
   }
 
   private async setupNetworks(c: ContainerRecord, hostname: string, extraHosts: string[]): Promise<PrepareResult> {
+    if (!(this.attachments.get(c.id) ?? []).length) this.attachFromConfig(c, c.hostConfig.NetworkMode ?? 'bridge', true);
     const atts = (this.attachments.get(c.id) ?? []).slice();
-    if (!atts.length) throw new NotFoundError(`container ${c.name} has no network: its network was removed`);
+    if (!atts.length) throw new NotFoundError(`network ${c.hostConfig.NetworkMode} not found`);
     for (const a of atts) {
       if (!this.networks.has(a.networkId)) throw new NotFoundError(`network ${a.networkId} not found`);
     }
