@@ -1,24 +1,12 @@
 // Engine API routes that talk to registries: pull (via /images/create), push, /auth.
 import { Router, Context, boolParam } from '../http/router.js';
-import { InvalidParameterError, SystemError } from '../../errors.js';
+import { InvalidParameterError } from '../../errors.js';
 import { ImageDaemon, imageService } from '../../image/service.js';
-import { JsonMessageWriter } from '../../image/progress.js';
+import { streamMessages } from './images.js';
 import { parseReference, Reference } from '../../image/reference.js';
 import {
   AuthConfig, Credentials, credentialsFromAuthConfig, credentialsFromDockerConfig, decodeRegistryAuth,
 } from '../../registry/client/auth.js';
-
-async function streamMessages(ctx: Context, run: (w: JsonMessageWriter) => Promise<void>): Promise<void> {
-  if (!ctx.res) throw new SystemError('streaming response needs a plain HTTP request');
-  const w = new JsonMessageWriter(ctx.res);
-  try {
-    await run(w);
-  } catch (e) {
-    if (!w.hasStarted) throw e;
-    w.error(e);
-  }
-  w.end();
-}
 
 /** X-Registry-Auth when it carries credentials, else what `docker login` stored for the host. */
 export async function credentialsFor(ctx: Context, domain: string): Promise<Credentials | undefined> {
