@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { ConflictError, InvalidParameterError, NotFoundError } from '../errors.js';
 import { secureJoin } from '../util/securejoin.js';
+import { existsSync } from 'node:fs';
 import { makeSpecialFiles } from '../util/fsops.js';
 import type { ContainerRecord } from './types.js';
 import type { ContainerService } from './service.js';
@@ -114,8 +115,17 @@ function resolvePath(root: string, path: string): { resolved: string; abs: strin
   return { resolved: base ? join(resolvedDir, base) : resolvedDir, abs };
 }
 
+/** Files berthd bind-mounts over the image's: reading them means reading the container's copy. */
+function daemonManagedFile(c: ContainerRecord, abs: string): string | undefined {
+  const p = posix.normalize(abs);
+  return p === '/etc/hostname' ? c.hostnamePath : p === '/etc/hosts' ? c.hostsPath : p === '/etc/resolv.conf' ? c.resolvConfPath : undefined;
+}
+
 export async function statPath(root: string, c: ContainerRecord, path: string): Promise<{ stat: ContainerPathStat; resolved: string; abs: string }> {
-  const { resolved, abs } = resolvePath(root, path);
+  const r = resolvePath(root, path);
+  const abs = r.abs;
+  const managed = daemonManagedFile(c, abs);
+  const resolved = managed && existsSync(managed) ? managed : r.resolved;
   let st: Stats;
   try { st = await fsp.lstat(resolved); } catch { throw notFound(path, c); }
   let linkTarget = '';
