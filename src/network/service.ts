@@ -1,6 +1,6 @@
 // The network service: the network store (bridge/host/none plus user bridges), endpoint state,
 // and the container hooks that give each container its netns through netavark.
-import { readFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, mkdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname as hostHostname } from 'node:os';
@@ -265,7 +265,7 @@ export class NetworkService {
       labels, options, ipam: [{ Subnet: formatCidr(subnet), Gateway: formatIp(gateway), ...(range ? { IPRange: formatCidr(range) } : {}) }],
       bridge: options['com.docker.network.bridge.name'] || `br-${id.slice(0, 12)}`, dns: true,
     };
-    if (rec.bridge.length > 15) throw new InvalidParameterError(`bridge name ${rec.bridge} is longer than 15 characters`);
+    checkBridgeName(rec.bridge);
     if ([...this.networks.values()].some((n) => n.bridge === rec.bridge)) throw new ConflictError(`bridge ${rec.bridge} is used by another network`);
     this.saveNetwork(rec);
     this.o.events.emit('network', 'create', id, { name, type: 'bridge' });
@@ -769,6 +769,19 @@ export interface NetworkCreateBody {
   IPAM?: { Driver?: string; Config?: { Subnet?: string; Gateway?: string; IPRange?: string }[] | null; Options?: Record<string, string> | null } | null;
   Options?: Record<string, string> | null;
   Labels?: Record<string, string> | null;
+}
+
+/**
+ * A user-chosen bridge name (com.docker.network.bridge.name) must not take over a host interface
+ * that is not a bridge (eth0, lo): netavark would enslave veths to it or fail half-way.
+ */
+export function checkBridgeName(name: string, sysClassNet = '/sys/class/net'): void {
+  if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(name) || name === '.' || name === '..') {
+    throw new InvalidParameterError(`invalid bridge name "${name}": 1-15 characters of [a-zA-Z0-9_.-]`);
+  }
+  if (existsSync(join(sysClassNet, name)) && !existsSync(join(sysClassNet, name, 'bridge'))) {
+    throw new InvalidParameterError(`bridge name "${name}" is a host interface that is not a bridge`);
+  }
 }
 
 /** "10.10.0.0/16" or dockerd's "base=10.10.0.0/16,size=24". */

@@ -127,6 +127,7 @@ test('bad input: overlapping subnet 403, unknown network 404, in-use rm 403 nami
   assert.equal((await d.request('POST', '/networks/create', { Name: 'x1', IPAM: { Config: [{ Subnet: '10.0.0.0/33' }] } })).status, 400);
   assert.equal((await d.request('POST', '/networks/create', { Name: 'x1', Driver: 'overlay' })).status, 404);
   assert.equal((await d.request('DELETE', '/networks/bridge')).status, 403);
+  assert.equal((await d.request('POST', '/networks/create', { Name: 'x2', Options: { 'com.docker.network.bridge.name': 'lo' } })).status, 400);
   const run = docker(d, ['run', '--rm', '--network', 'nope-nope', 'busybox', 'true']);
   assert.notEqual(run.code, 0);
   assert.match(run.stderr, /network nope-nope not found/);
