@@ -137,6 +137,14 @@ test('bad input: overlapping subnet 403, unknown network 404, in-use rm 403 nami
   assert.match((JSON.parse(rm.body) as { message: string }).message, /has active endpoints \(name:"nduser" id:"[0-9a-f]{12}"\)/);
   ok(['rm', '-f', 'nduser']);
   ok(['network', 'rm', 'ndb']);
+  // prune removes unused user networks only, honouring label filters
+  ok(['network', 'create', '--label', 'keep=1', 'ndkeep']);
+  ok(['network', 'create', 'ndprune']);
+  const pruned = ok(['network', 'prune', '-f', '--filter', 'label!=keep']);
+  assert.match(pruned, /ndprune/);
+  assert.doesNotMatch(pruned, /ndkeep|bridge|host|none/);
+  assert.match(ok(['network', 'ls']), /ndkeep/);
+  ok(['network', 'rm', 'ndkeep']);
   // Nothing was half-written by the failures.
   assert.doesNotMatch(ok(['network', 'ls']), /ndb2|ndb3|x1/);
 });
