@@ -15,7 +15,7 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2
 W=$(mktemp -d /tmp/berth-bench-net-XXXXXX)
 EXEC_ROOT=/run/berth/bench-net-$$
 BERTHD_PID=""
-X=$((RANDOM % 40 + 200)); Y=$((RANDOM % 60 * 4))
+X=$((RANDOM % 50 + 100)); Y=$((RANDOM % 60 * 4))
 export DOCKER_HOST=unix://$W/berth.sock
 cleanup() {
   DOCKER_HOST=unix://$W/berth.sock "$DOCKER" rm -f $(DOCKER_HOST=unix://$W/berth.sock "$DOCKER" ps -aq 2>/dev/null) >/dev/null 2>&1 || true
