@@ -74,7 +74,7 @@ function nowIso(): string { return new Date().toISOString(); }
 export function defaultBridge(dataRoot: string): { name: string; subnet: string; pool: string } {
   if (dataRoot === '/var/lib/berth') return { name: 'berth0', subnet: '', pool: '10.89.0.0/16' };
   const h = createHash('sha256').update(dataRoot).digest();
-  return { name: `bb${h.toString('hex').slice(0, 10)}`, subnet: `10.${200 + (h[0] % 50)}.${h[1]}.0/24`, pool: `10.${150 + (h[2] % 50)}.${h[3]}.0/24` };
+  return { name: `bb${h.toString('hex').slice(0, 10)}`, subnet: `10.${200 + (h[0] % 50)}.${h[1]}.0/24`, pool: `base=10.${150 + (h[2] % 50)}.${h[3] & 0xf0}.0/20,size=26` };
 }
 
 export class NetworkService {
