@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
+import { createHash } from 'node:crypto';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** Repository root (this file runs from dist/test/helpers). */
@@ -125,6 +126,11 @@ export async function startDaemon(opts: StartOptions = {}): Promise<TestDaemon> 
       await waitReady(socket, child, () => out);
     },
     async stop() {
+      // A daemon that died under a test is started once more: its start-up reconcile tears down
+      // the network namespaces and firewall rules of its containers.
+      if (child.exitCode !== null || child.signalCode !== null) {
+        try { child = launch(); d.process = child; await waitReady(socket, child, () => out); } catch { /* clean up by hand below */ }
+      }
       try {
         if (child.exitCode === null) {
           const list = await requestOn(socket, 'GET', '/containers/json?all=1');
@@ -147,6 +153,10 @@ export async function startDaemon(opts: StartOptions = {}): Promise<TestDaemon> 
       }
       spawnSync('pkill', ['-9', '-f', `conmon.*${dataRoot}`]);
       umountUnder(dataRoot);
+      const nsPrefix = `berth-${createHash('sha256').update(dataRoot).digest('hex').slice(0, 8)}-`;
+      for (const ns of existsSync('/run/netns') ? readdirSync('/run/netns') : []) {
+        if (ns.startsWith(nsPrefix)) spawnSync('ip', ['netns', 'delete', ns]);
+      }
       removeCgroupTree(cgroupParent);
       rmSync(base, { recursive: true, force: true });
       rmSync(execRoot, { recursive: true, force: true });

@@ -59,8 +59,21 @@ function matchesFilters(d: Daemon, c: ContainerRecord, f: Map<string, string[]>)
     && some('status', (v) => c.state.Status === v)
     && ancestorOk
     && some('exited', (v) => !c.state.Running && c.state.Status === 'exited' && String(c.state.ExitCode) === v)
+    && some('network', (v) => { try { return d.networks.containersOn(v).has(c.id); } catch { return false; } })
+    && some('publish', (v) => portFilter(v, Object.keys(c.hostConfig.PortBindings ?? {})))
+    && some('expose', (v) => portFilter(v, Object.keys(c.config.ExposedPorts ?? {})))
     && (before === undefined || c.created < createdOf(before))
     && (since === undefined || c.created > createdOf(since));
+}
+
+/** Docker's publish/expose filter: "80", "80/udp" or a range "8000-8080/tcp" against "port/proto" entries. */
+function portFilter(filter: string, ports: string[]): boolean {
+  const [range, proto = 'tcp'] = filter.split('/');
+  const [lo, hi = lo] = range.split('-').map(Number);
+  return ports.some((p) => {
+    const [n, pr = 'tcp'] = p.split('/');
+    return pr === proto && Number(n) >= lo && Number(n) <= hi;
+  });
 }
 
 export function registerContainerRoutes(r: Router, d: Daemon, opts: ContainerRouteOptions = {}): void {
