@@ -79,12 +79,14 @@ export async function withRootfs<T>(svc: ContainerService, images: ImageStore, c
     const lowers = c.topChainId ? images.layers.lowerDirs(c.topChainId) : [];
     const root = await mountRootfs(dir, lowers);
     const result = await fn(root);
-    if (result instanceof Readable) {
+    const stream = result instanceof Readable ? result
+      : typeof result === 'object' && result !== null && (result as { stream?: unknown }).stream instanceof Readable ? (result as unknown as { stream: Readable }).stream : undefined;
+    if (stream) {
       // The stream reads the rootfs after we return: keep it mounted until it is done.
       release = false;
       let done = false;
       const fin = () => { if (!done) { done = true; void releaseRootfs(svc, c.id, dir); } };
-      result.on('close', fin); result.on('end', fin); result.on('error', fin);
+      stream.on('close', fin); stream.on('end', fin); stream.on('error', fin);
     }
     return result;
   } finally {
