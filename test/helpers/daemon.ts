@@ -102,7 +102,8 @@ export async function startDaemon(opts: StartOptions = {}): Promise<TestDaemon> 
   const execRoot = join('/run/berth', `t-${base.slice(-6)}`);
   const cgroupParent = `/berth-test-${base.slice(-6)}`;
   let out = '';
-  const args = [BERTHD_JS, '--data-root', dataRoot, '-H', socket, '--exec-root', execRoot, '--cgroup-parent', cgroupParent,
+  // The same V8 flags as bin/berthd, so tests and benchmarks run the daemon as it is deployed.
+  const args = ['--max-semi-space-size=1', BERTHD_JS, '--data-root', dataRoot, '-H', socket, '--exec-root', execRoot, '--cgroup-parent', cgroupParent,
     ...(opts.defaultImage === false ? ['--no-default-image'] : []), ...(opts.extraArgs ?? [])];
   const launch = () => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
