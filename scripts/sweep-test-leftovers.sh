@@ -13,7 +13,9 @@ for base in /tmp/berth-it-*; do
   done
   pkill -9 -f "conmon.*$base" 2>/dev/null
   awk -v b="$base/" 'index($2, b) == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
-  nsprefix="berth-$(printf %s "$base/root" | sha256sum | cut -c1-8)-"
+  hash=$(printf %s "$base/root" | sha256sum | cut -c1-10)
+  nsprefix="berth-${hash:0:8}-"
+  ip link delete "bb$hash" 2>/dev/null
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -F -- "$nsprefix" || true); do ip netns delete "$ns" 2>/dev/null; done
   for cg in /sys/fs/cgroup/*/berth-test-$suffix /sys/fs/cgroup/berth-test-$suffix; do
     [ -d "$cg" ] && find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null

@@ -158,6 +158,7 @@ export async function startDaemon(opts: StartOptions = {}): Promise<TestDaemon> 
       for (const ns of existsSync('/run/netns') ? readdirSync('/run/netns') : []) {
         if (ns.startsWith(nsPrefix)) spawnSync('ip', ['netns', 'delete', ns]);
       }
+      spawnSync('ip', ['link', 'delete', `bb${createHash('sha256').update(dataRoot).digest('hex').slice(0, 10)}`], { stdio: 'ignore' });
       removeCgroupTree(cgroupParent);
       rmSync(base, { recursive: true, force: true });
       rmSync(execRoot, { recursive: true, force: true });
