@@ -102,7 +102,8 @@ export class DaemonBuildBackend implements BuildBackend {
   }
 
   async addLayer(parent: BuildImage | null, tar: Readable): Promise<string> {
-    const rec = await this.d.images.layers.createFromTar(this.topChain(parent), tar);
+    // Build steps keep plain tar blobs: builds should not pay for gzip; a push compresses once.
+    const rec = await this.d.images.layers.createFromTar(this.topChain(parent), tar, { compress: false });
     return rec.diffId;
   }
 

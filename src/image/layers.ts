@@ -231,16 +231,17 @@ export class LayerStore {
   }
 
   /**
-   * Creates a layer from a plain or gzip tar stream made locally (import, build, commit); a gzip
-   * blob of it is stored so that push and save can send it as is.
+   * Creates a layer from a plain or gzip tar stream made locally (import, load, commit, build).
+   * Its blob is stored gzip'd (compressed once, in parallel members) so push sends it as is;
+   * `compress: false` keeps the plain tar instead (build steps), and push compresses it then.
    */
-  async createFromTar(parent: string | null, source: Readable): Promise<LayerRecord & { blob: LayerBlob }> {
-    const rec = await this.unpackInto(parent, source, undefined, true);
+  async createFromTar(parent: string | null, source: Readable, opts: { compress?: boolean } = {}): Promise<LayerRecord & { blob: LayerBlob }> {
+    const rec = await this.unpackInto(parent, source, undefined, opts.compress === false ? 'plain' : 'gzip');
     const blob = this.blobsFor(rec.diffId)[0];
     return { ...rec, blob };
   }
 
-  private async unpackInto(parent: string | null, source: Readable, expectedDiffId: string | undefined, keepBlob: boolean): Promise<LayerRecord> {
+  private async unpackInto(parent: string | null, source: Readable, expectedDiffId: string | undefined, keepBlob: false | 'plain' | 'gzip'): Promise<LayerRecord> {
     if (parent !== null && !this.has(parent)) throw new NotFoundError(`parent layer ${parent} not found`);
     const work = join(this.tmpDir, randomBytes(8).toString('hex'));
     const diff = join(work, 'diff');
@@ -252,13 +253,11 @@ export class LayerStore {
       let blobPromise: Promise<{ digest: string; size: number }> | undefined;
       const toUnpack = new PassThrough({ highWaterMark: 1 << 20 });
       const plumbing: Promise<unknown>[] = [pipeline(plain, tap, toUnpack)];
-      // The plain tar is kept as the layer's blob: compressing here would make every build step
-      // and commit pay gzip's cost; push compresses once, when a registry needs it (compressedBlob).
       let toBlob: PassThrough | undefined;
       if (keepBlob) {
         toBlob = new PassThrough({ highWaterMark: 1 << 20 });
         tap.pipe(toBlob);
-        blobPromise = this.content.ingest(toBlob);
+        blobPromise = this.content.ingest(keepBlob === 'gzip' ? Readable.from(parallelGzip(toBlob), { objectMode: false }) : toBlob);
       }
       const [, result] = await Promise.all([...plumbing, unpackTar(toUnpack, diff, { overlayWhiteouts: true })]);
       // A tar stream may end before the source has been read to its end (padding); drain it for the digest.
@@ -268,7 +267,7 @@ export class LayerStore {
       }
       const blob = blobPromise ? await blobPromise : undefined;
       const chainId = chainIdOf(parent, diffId);
-      if (blob) this.recordBlob({ diffId, digest: blob.digest, mediaType: MediaType.OciLayer, size: blob.size });
+      if (blob) this.recordBlob({ diffId, digest: blob.digest, mediaType: keepBlob === 'gzip' ? MediaType.OciLayerGzip : MediaType.OciLayer, size: blob.size });
       if (this.has(chainId)) return this.get(chainId);
       const final = join(this.dir, chainId.replace(/^sha256:/, ''));
       if (existsSync(final)) await fsp.rm(final, { recursive: true, force: true }); // orphan from a crash
