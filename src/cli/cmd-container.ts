@@ -5,7 +5,7 @@ import type { Filters } from '../client/types.js';
 import type { ContainerInspectResponse } from '../client/types.js';
 import { isDaemonError } from '../client/errors.js';
 import type { Cli } from './context.js';
-import { describeError, StatusError } from './context.js';
+import { describeError, StatusError, confirm, forEachArg } from './context.js';
 import { collect, defineCommand, parseIntFlag } from './command.js';
 import type { Outcome } from './command.js';
 import { formatItems } from './formatter.js';
@@ -30,43 +30,6 @@ export function parseFilters(values: string[] | undefined): Filters {
     (f[k] ??= []).push(v.slice(i + 1).trim());
   }
   return f;
-}
-
-/** Runs fn for each argument; prints successes, collects failures as docker does (exit 1). */
-async function forEach(cli: Cli, names: string[], fn: (name: string) => Promise<void>, print = true): Promise<number> {
-  const errs: string[] = [];
-  for (const n of names) {
-    try {
-      await fn(n);
-      if (print) cli.out(`${n}\n`);
-    } catch (e) {
-      errs.push(describeError(e));
-    }
-  }
-  if (errs.length) throw new StatusError(1, errs.join('\n'));
-  return 0;
-}
-
-async function confirm(cli: Cli, message: string): Promise<boolean> {
-  cli.out(`${message} [y/N] `);
-  const stdin = cli.io.stdin;
-  const answer = await new Promise<string>((resolve) => {
-    let buf = '';
-    const onData = (d: Buffer | string): void => {
-      buf += d.toString();
-      if (buf.includes('\n')) done();
-    };
-    const done = (): void => {
-      stdin.removeListener('data', onData);
-      stdin.removeListener('end', done);
-      stdin.pause();
-      resolve(buf.split('\n')[0]!.trim());
-    };
-    stdin.on('data', onData);
-    stdin.on('end', done);
-    stdin.resume();
-  });
-  return /^(y|yes)$/i.test(answer);
 }
 
 async function inspectContainers(cli: Cli, names: string[], format: string | undefined, size: boolean): Promise<number> {
@@ -177,7 +140,7 @@ function writeOut(w: NodeJS.WritableStream, data: Buffer): Promise<void> | void 
 
 async function start(cli: Cli, names: string[], opts: ParsedOptions): Promise<number> {
   const attach = opts.attach === true || opts.interactive === true;
-  if (!attach) return forEach(cli, names, (n) => cli.client.containerStart(n));
+  if (!attach) return forEachArg(cli, names, (n) => cli.client.containerStart(n));
   if (names.length > 1) throw new StatuserrorMulti();
   const name = names[0]!;
   const c = await cli.client.containerInspect(name);
@@ -351,22 +314,22 @@ export function registerContainerCommands(parent: Command, parentPath: string, c
 
   timeoutOpt(
     defineCommand(parent, parentPath, { name: 'stop', usage: '[OPTIONS] CONTAINER [CONTAINER...]', description: 'Stop one or more running containers', minArgs: 1 }, cli, outcome, (c, a, o) =>
-      forEach(c, a, (n) => c.client.containerStop(n, { timeout: t(o), signal: s(o) })),
+      forEachArg(c, a, (n) => c.client.containerStop(n, { timeout: t(o), signal: s(o) })),
     ),
   );
   timeoutOpt(
     defineCommand(parent, parentPath, { name: 'restart', usage: '[OPTIONS] CONTAINER [CONTAINER...]', description: 'Restart one or more containers', minArgs: 1 }, cli, outcome, (c, a, o) =>
-      forEach(c, a, (n) => c.client.containerRestart(n, { timeout: t(o), signal: s(o) })),
+      forEachArg(c, a, (n) => c.client.containerRestart(n, { timeout: t(o), signal: s(o) })),
     ),
   );
   defineCommand(parent, parentPath, { name: 'kill', usage: '[OPTIONS] CONTAINER [CONTAINER...]', description: 'Kill one or more running containers', minArgs: 1 }, cli, outcome, (c, a, o) =>
-    forEach(c, a, (n) => c.client.containerKill(n, s(o))),
+    forEachArg(c, a, (n) => c.client.containerKill(n, s(o))),
   ).option('-s, --signal <string>', 'Signal to send to the container');
   defineCommand(parent, parentPath, { name: 'pause', usage: 'CONTAINER [CONTAINER...]', description: 'Pause all processes within one or more containers', minArgs: 1 }, cli, outcome, (c, a) =>
-    forEach(c, a, (n) => c.client.containerPause(n)),
+    forEachArg(c, a, (n) => c.client.containerPause(n)),
   );
   defineCommand(parent, parentPath, { name: 'unpause', usage: 'CONTAINER [CONTAINER...]', description: 'Unpause all processes within one or more containers', minArgs: 1 }, cli, outcome, (c, a) =>
-    forEach(c, a, (n) => c.client.containerUnpause(n)),
+    forEachArg(c, a, (n) => c.client.containerUnpause(n)),
   );
   defineCommand(parent, parentPath, { name: 'wait', usage: 'CONTAINER [CONTAINER...]', description: 'Block until one or more containers stop, then print their exit codes', minArgs: 1 }, cli, outcome, async (c, a) => {
     const errs: string[] = [];
@@ -384,7 +347,7 @@ export function registerContainerCommands(parent: Command, parentPath: string, c
     return 0;
   });
   defineCommand(parent, parentPath, { name: 'rm', aliases: management ? ['remove'] : [], usage: '[OPTIONS] CONTAINER [CONTAINER...]', description: 'Remove one or more containers', minArgs: 1 }, cli, outcome, (c, a, o) =>
-    forEach(c, a, (n) => {
+    forEachArg(c, a, (n) => {
       if (n.replace(/^\/+/, '') === '') throw new Error('Container name cannot be empty');
       return c.client.containerRemove(n, { force: o.force === true, volumes: o.volumes === true, link: o.link === true });
     }),

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 
 import { fullString, parseReference, withDefaultTag } from '../image/reference.js';
 import type { Cli } from './context.js';
-import { describeError, StatusError } from './context.js';
+import { describeError, StatusError, confirm, forEachArg } from './context.js';
 import { collect, defineCommand } from './command.js';
 import type { Outcome } from './command.js';
 import { formatItems } from './formatter.js';
@@ -99,34 +99,12 @@ async function importCmd(cli: Cli, args: string[], opts: ParsedOptions): Promise
   return 0;
 }
 
-async function confirmPrompt(cli: Cli, message: string): Promise<boolean> {
-  cli.out(`${message} [y/N] `);
-  const stdin = cli.io.stdin;
-  const answer = await new Promise<string>((resolve) => {
-    let buf = '';
-    const onData = (d: Buffer | string): void => {
-      buf += d.toString();
-      if (buf.includes('\n')) done();
-    };
-    const done = (): void => {
-      stdin.removeListener('data', onData);
-      stdin.removeListener('end', done);
-      stdin.pause();
-      resolve(buf.split('\n')[0]!.trim());
-    };
-    stdin.on('data', onData);
-    stdin.on('end', done);
-    stdin.resume();
-  });
-  return /^(y|yes)$/i.test(answer);
-}
-
 async function prune(cli: Cli, opts: ParsedOptions): Promise<number> {
   const all = opts.all === true;
   const warning = all
     ? 'WARNING! This will remove all images without at least one container associated to them.'
     : 'WARNING! This will remove all dangling images.';
-  if (opts.force !== true && !(await confirmPrompt(cli, `${warning}\nAre you sure you want to continue?`))) return 0;
+  if (opts.force !== true && !(await confirm(cli, `${warning}\nAre you sure you want to continue?`))) return 0;
   const filters = parseFilters(opts.filter as string[] | undefined);
   filters.dangling = [all ? 'false' : 'true'];
   const r = await cli.client.imagePrune(filters);

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 
 import type { Network, Volume, ContainerInspectResponse } from '../client/types.js';
 import type { Cli } from './context.js';
-import { describeError, StatusError } from './context.js';
+import { describeError, StatusError, confirm, forEachArg } from './context.js';
 import { collect, defineCommand } from './command.js';
 import type { Outcome } from './command.js';
 import { encodeFilters } from '../client/client.js';
@@ -109,42 +109,6 @@ function options(list: string[] | undefined): Record<string, string> {
   return out;
 }
 
-async function each(cli: Cli, names: string[], fn: (n: string) => Promise<void>): Promise<number> {
-  const errs: string[] = [];
-  for (const n of names) {
-    try {
-      await fn(n);
-      cli.out(`${n}\n`);
-    } catch (e) {
-      errs.push(describeError(e));
-    }
-  }
-  if (errs.length) throw new StatusError(1, errs.join('\n'));
-  return 0;
-}
-
-async function confirm(cli: Cli, message: string): Promise<boolean> {
-  cli.out(`${message} [y/N] `);
-  const stdin = cli.io.stdin;
-  const answer = await new Promise<string>((resolve) => {
-    let buf = '';
-    const done = (): void => {
-      stdin.removeListener('data', onData);
-      stdin.removeListener('end', done);
-      stdin.pause();
-      resolve(buf.split('\n')[0]!.trim());
-    };
-    const onData = (d: Buffer | string): void => {
-      buf += d.toString();
-      if (buf.includes('\n')) done();
-    };
-    stdin.on('data', onData);
-    stdin.on('end', done);
-    stdin.resume();
-  });
-  return /^(y|yes)$/i.test(answer);
-}
-
 function listFormat(o: ParsedOptions, def: string): string {
   if (o.quiet === true) return '';
   const f = typeof o.format === 'string' ? o.format : '';
@@ -202,7 +166,7 @@ export function registerNetworkCommands(parent: Command, cli: Cli, outcome: Outc
     .option('-o, --opt <map>', 'Set driver specific options', collect)
     .option('--subnet <subnet>', 'Subnet in CIDR format that represents a network segment', collect);
   defineCommand(net, 'network', { name: 'rm', aliases: ['remove'], usage: 'NETWORK [NETWORK...]', description: 'Remove one or more networks', minArgs: 1 }, cli, outcome, (c, a) =>
-    each(c, a, async (n) => {
+    forEachArg(c, a, async (n) => {
       await c.client.request('DELETE', `/networks/${encodeURIComponent(n)}`);
     }),
   ).option('-f, --force', 'Do not error if the network does not exist');
@@ -267,7 +231,7 @@ export function registerNetworkCommands(parent: Command, cli: Cli, outcome: Outc
     .option('--name <string>', 'Specify volume name')
     .option('-o, --opt <map>', 'Set driver specific options', collect);
   defineCommand(vol, 'volume', { name: 'rm', aliases: ['remove'], usage: '[OPTIONS] VOLUME [VOLUME...]', description: 'Remove one or more volumes', minArgs: 1 }, cli, outcome, (c, a, o) =>
-    each(c, a, async (n) => {
+    forEachArg(c, a, async (n) => {
       await c.client.request('DELETE', `/volumes/${encodeURIComponent(n)}`, { query: { force: o.force === true || undefined } });
     }),
   ).option('-f, --force', 'Force the removal of one or more volumes');

@@ -54,3 +54,41 @@ export function describeError(e: unknown): string {
   if (isDaemonError(e)) return `Error response from daemon: ${e.message}`;
   return errorMessage(e);
 }
+
+/** Runs fn for each argument; prints successes, collects failures as docker does (exit 1). */
+export async function forEachArg(cli: Cli, names: string[], fn: (name: string) => Promise<void>, print = true): Promise<number> {
+  const errs: string[] = [];
+  for (const n of names) {
+    try {
+      await fn(n);
+      if (print) cli.out(`${n}\n`);
+    } catch (e) {
+      errs.push(describeError(e));
+    }
+  }
+  if (errs.length) throw new StatusError(1, errs.join('\n'));
+  return 0;
+}
+
+/** docker's "[y/N]" prompt for prune commands. */
+export async function confirm(cli: Cli, message: string): Promise<boolean> {
+  cli.out(`${message} [y/N] `);
+  const stdin = cli.io.stdin;
+  const answer = await new Promise<string>((resolve) => {
+    let buf = '';
+    const onData = (d: Buffer | string): void => {
+      buf += d.toString();
+      if (buf.includes('\n')) done();
+    };
+    const done = (): void => {
+      stdin.removeListener('data', onData);
+      stdin.removeListener('end', done);
+      stdin.pause();
+      resolve(buf.split('\n')[0]!.trim());
+    };
+    stdin.on('data', onData);
+    stdin.on('end', done);
+    stdin.resume();
+  });
+  return /^(y|yes)$/i.test(answer);
+}
