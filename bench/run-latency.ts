@@ -2,7 +2,7 @@
 // berthd, dockerd and podman (when installed) and raw `crun run` as the floor; berthd's idle RSS
 // and the host memory each running container costs.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { startDaemon, docker } from '../test/helpers/daemon.js';
@@ -76,7 +76,6 @@ async function main(): Promise<void> {
   } finally {
     await d.stop();
   }
-  void existsSync; void readdirSync;
 }
 
 main().catch((e: unknown) => { console.error(e); process.exit(1); });

@@ -9,6 +9,7 @@ import { SeqpacketSocket } from 'node-unix-socket';
 import { Db, ensureSchema } from '../store/db.js';
 import { ConflictError, InvalidParameterError, NotFoundError, NotModifiedError, SystemError, BerthError } from '../errors.js';
 import { newId } from '../util/ids.js';
+import { secureJoin } from '../util/securejoin.js';
 import { generateName, VALID_CONTAINER_NAME } from '../util/names.js';
 import type { ImageStore } from '../image/store.js';
 import type { EventBus } from '../daemon/events.js';
@@ -359,7 +360,6 @@ export class ContainerService {
       const user = resolveUser(rootfs, c.config.User, (c.hostConfig.GroupAdd ?? []) as string[]);
       if (c.config.WorkingDir) {
         // Docker creates a missing working directory.
-        const { secureJoin } = await import('../util/securejoin.js');
         await fsp.mkdir(secureJoin(rootfs, c.config.WorkingDir), { recursive: true }).catch(() => undefined);
       }
       const prep: PrepareResult = this.hooks.prepare ? await this.hooks.prepare(c, rootfs) : {};

@@ -135,7 +135,13 @@ function readEtc(rootfs: string, path: string): string[][] {
 }
 
 /** The daemon's own hard RLIMIT_NOFILE: a container must never ask for more (CAP_SYS_RESOURCE is missing here). */
+let nofileHard: number | undefined;
 export function hostNofileHard(): number {
+  nofileHard ??= readNofileHard();
+  return nofileHard;
+}
+
+function readNofileHard(): number {
   try {
     const m = /Max open files\s+\d+\s+(\d+|unlimited)/.exec(readFileSync('/proc/self/limits', 'utf8'));
     if (m && m[1] !== 'unlimited') return Number(m[1]);

@@ -26,7 +26,7 @@ export class EventBus {
   }
 
   emit(type: EventType, action: string, id: string, attributes: Record<string, string> = {}): void {
-    const nowNs = process.hrtime.bigint() - process.hrtime.bigint() + BigInt(Date.now()) * 1_000_000n;
+    const nowNs = BigInt(Date.now()) * 1_000_000n;
     const ev: EngineEvent = {
       Type: type, Action: action, Actor: { ID: id, Attributes: attributes }, scope: 'local',
       time: Number(nowNs / 1_000_000_000n), timeNano: Number(nowNs),

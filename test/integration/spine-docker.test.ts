@@ -1,7 +1,8 @@
 // The spine's acceptance, driven by the real docker CLI against berthd.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync, mkdirSync, copyFileSync, chmodSync, rmSync } from 'node:fs';
 import { startDaemon, docker, TestDaemon } from '../helpers/daemon.js';
 
 let d: TestDaemon;
@@ -136,21 +137,16 @@ test('docker import makes an image from a rootfs tarball', () => {
 
 function spawnTar(): Buffer {
   // A minimal rootfs: the busybox binary and a file.
-  const { execFileSync } = require_('node:child_process') as typeof import('node:child_process');
-  const { mkdtempSync, writeFileSync, mkdirSync, copyFileSync, chmodSync } = require_('node:fs') as typeof import('node:fs');
   const dir = mkdtempSync('/tmp/berth-import-');
   mkdirSync(`${dir}/bin`);
   copyFileSync(existsSync('/bin/busybox') ? '/bin/busybox' : '/usr/bin/busybox', `${dir}/bin/busybox`);
   chmodSync(`${dir}/bin/busybox`, 0o755);
   writeFileSync(`${dir}/hello.txt`, 'hi from import\n');
   const out = execFileSync('tar', ['-C', dir, '-c', '.'], { maxBuffer: 64 << 20 });
-  execFileSync('rm', ['-rf', dir]);
+  rmSync(dir, { recursive: true, force: true });
   return out;
 }
 
-import { createRequire } from 'node:module';
-const require_ = createRequire(import.meta.url);
-void readFileSync;
 
 async function waitFor(pred: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;

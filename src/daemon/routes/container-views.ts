@@ -2,7 +2,6 @@
 import type { ContainerRecord } from '../../container/types.js';
 import type { Daemon } from '../daemon.js';
 import { rootfsDirs } from '../../container/rootfs.js';
-import { join } from 'node:path';
 import { humanDuration } from '../../util/human.js';
 
 
@@ -89,7 +88,6 @@ export function inspectContainer(d: Daemon, c: ContainerRecord, net: NetworkView
     NetworkSettings: nv.NetworkSettings,
   };
   if (size) { out.SizeRw = 0; out.SizeRootFs = 0; }
-  void join;
   return out;
 }
 

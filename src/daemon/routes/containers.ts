@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import { Router, Context, boolParam, intParam, filtersParam } from '../http/router.js';
 import type { Daemon } from '../daemon.js';
-import { InvalidParameterError, NotFoundError, ConflictError } from '../../errors.js';
+import { InvalidParameterError } from '../../errors.js';
 import type { ContainerCreateBody, ContainerRecord } from '../../container/types.js';
 import { frame, STDOUT, STDERR, RAW_STREAM, MULTIPLEXED_STREAM } from '../http/stdcopy.js';
 import { parseTimeParam } from './system.js';
@@ -270,7 +270,6 @@ export function registerContainerRoutes(r: Router, d: Daemon, opts: ContainerRou
     ctx.send(200, { Titles: header, Processes: processes });
   });
 
-  void NotFoundError; void ConflictError;
 }
 
 function parseUntil(v: string): bigint {
