@@ -60,8 +60,7 @@ export async function startDirectExec(o: DirectExecOptions): Promise<AttachSessi
       let status = code ?? (signal ? 128 + (SIGNAL_NUMBERS[signal] ?? 0) : 126);
       if (errText && status === 255) {
         status = /not found|No such file/.test(errText) ? 127 : 126;
-        const msg = runtimeErrorMessage(errText.replace(/^(crun|runc): /, ''))
-          .replace(/^failed to create task for container: OCI runtime create failed: /, 'OCI runtime exec failed: exec failed: ');
+        const msg = runtimeErrorMessage(errText, 'exec');
         sink?.output('stdout', Buffer.from(`${msg}\r\n`));
       } else if (errText && o.attachStderr) {
         sink?.output('stderr', Buffer.from(errText));

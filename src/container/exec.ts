@@ -221,7 +221,7 @@ export class ExecService {
       const first = parseSyncMessage((await syncLine()) ?? '');
       if (!first || first.data <= 0) {
         const raw = first?.message ?? stderr.trim() ?? 'exec failed';
-        const msg = runtimeErrorMessage(raw).replace(/^failed to create task for container: OCI runtime create failed: /, 'OCI runtime exec failed: exec failed: ');
+        const msg = runtimeErrorMessage(raw, 'exec');
         e.exitCode = 126;
         sock?.destroy();
         throw new SystemError(msg);

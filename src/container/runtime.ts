@@ -39,17 +39,21 @@ export interface OciRuntime {
   conmonArgs(): { conmon: string; runtimePath: string; runtimeRoot: string; socketDir: string };
 }
 
-/** Error text from the runtime, shaped so that the docker CLI derives 126/127 as it does for runc. */
-export function runtimeErrorMessage(raw: string): string {
-  const text = raw.replace(/\s+$/, '');
+/**
+ * Error text from the runtime, shaped as moby words it for runc, so that the docker CLI derives
+ * 126/127 as it does. `phase` is what failed: starting the container or an exec in it.
+ */
+export function runtimeErrorMessage(raw: string, phase: 'create' | 'exec' = 'create'): string {
+  const text = raw.replace(/^(crun|runc): /, '').replace(/\s+$/, '');
+  const prefix = phase === 'exec'
+    ? 'OCI runtime exec failed: exec failed: unable to start container process'
+    : 'failed to create task for container: OCI runtime create failed: unable to start container process';
   const notFound = /executable file [`']?([^`'\s]+)[`']? not found/.exec(text);
-  if (notFound) {
-    return `failed to create task for container: OCI runtime create failed: unable to start container process: exec: "${notFound[1]}": executable file not found in $PATH: unknown`;
-  }
+  if (notFound) return `${prefix}: exec: "${notFound[1]}": executable file not found in $PATH: unknown`;
   const noEnt = /open executable: No such file or directory|exec(?:ve)? [`']?([^`'\s:]*)[`']?: No such file or directory/i.exec(text);
-  if (noEnt) return `failed to create task for container: OCI runtime create failed: unable to start container process: exec: ${noEnt[1] ? `"${noEnt[1]}"` : ''}: no such file or directory: unknown`;
-  if (/Permission denied/i.test(text)) return `failed to create task for container: OCI runtime create failed: unable to start container process: ${text.toLowerCase()}: permission denied: unknown`;
-  return `OCI runtime create failed: ${text}`;
+  if (noEnt) return `${prefix}: exec: ${noEnt[1] ? `"${noEnt[1]}"` : ''}: no such file or directory: unknown`;
+  if (/Permission denied/i.test(text)) return `${prefix}: ${text.toLowerCase()}: permission denied: unknown`;
+  return `OCI runtime ${phase} failed: ${text}`;
 }
 
 function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<{ stdout: string; stderr: string }> {
