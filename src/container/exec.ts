@@ -12,7 +12,9 @@ import type { EventBus } from '../daemon/events.js';
 import { ALL_CAPS, OciSpec, resolveUser } from './spec.js';
 import { rootfsDirs } from './rootfs.js';
 import { parseSyncMessage, runtimeErrorMessage } from './runtime.js';
-import { startDirectExec } from './exec-direct.js';
+import { PreparedDirectExec, startDirectExec } from './exec-direct.js';
+import type { DirectExecOptions } from './exec-direct.js';
+import type { ContainerRecord } from './types.js';
 
 /** The body of POST /containers/{id}/exec. */
 export interface ExecConfig {
@@ -77,6 +79,7 @@ function lineReader(stream: Readable): () => Promise<string | undefined> {
 export class ExecService {
   private readonly execs = new Map<string, ExecRecord>();
   private readonly dirs = new Map<string, string>();
+  private readonly prepared = new Map<string, PreparedDirectExec>();
 
   constructor(readonly containers: ContainerService, readonly events: EventBus, readonly execRoot: string, readonly log: (l: string) => void) {}
 
@@ -90,12 +93,70 @@ export class ExecService {
     if (!c.state.Running) throw new ConflictError(`container ${c.id} is not running`);
     if (c.state.Paused) throw new ConflictError(`container ${c.id} is paused, unpause the container before exec`);
     if (!Array.isArray(config.Cmd) || config.Cmd.length === 0) throw new InvalidParameterError('No exec command specified');
-    for (const old of this.execs.values()) if (!this.containers.tryGet(old.containerId)) this.execs.delete(old.id);
+    for (const old of this.execs.values()) {
+      if (this.containers.tryGet(old.containerId)) continue;
+      this.execs.delete(old.id);
+      const p = this.prepared.get(old.id);
+      if (p) { this.prepared.delete(old.id); p.cancel(); rmSync(p.options.dir, { recursive: true, force: true }); }
+    }
     const id = newId();
-    this.execs.set(id, { id, containerId: c.id, config, running: false, exitCode: null, pid: 0, started: false });
+    const e: ExecRecord = { id, containerId: c.id, config, running: false, exitCode: null, pid: 0, started: false };
+    this.execs.set(id, e);
     this.events.emit('container', `exec_create: ${config.Cmd.join(' ')}`, c.id, { image: c.imageName, name: c.name, execID: id });
+    // An attached exec without a TTY is the common case (docker exec c cmd): its process is
+    // forked once the answer to this create is on its way, while the client comes to start it.
+    if (config.Tty !== true && (config.AttachStdout === true || config.AttachStderr === true)) setImmediate(() => {
+      if (e.started || !c.state.Running) return;
+      try {
+        const o = this.directOptions(e, c);
+        this.prepared.set(id, new PreparedDirectExec(o, () => {
+          this.prepared.delete(id);
+          if (!e.started) { rmSync(o.dir, { recursive: true, force: true }); this.dirs.delete(id); }
+        }));
+      } catch (err) {
+        // Start does the same work again and reports what fails there.
+        this.dirs.delete(id);
+        this.log(`exec ${id.slice(0, 12)}: not prepared: ${(err as Error).message}`);
+      }
+    });
     // Docker keeps finished execs for a while; berth keeps them until the container goes.
     return id;
+  }
+
+  /** Writes the exec's OCI process spec into its own dir under the exec root. */
+  private writeProcessSpec(e: ExecRecord, c: ContainerRecord): { dir: string; specFile: string; proc: OciSpec['process'] } {
+    const dir = join(this.execRoot, 'execs', e.id.slice(0, 16));
+    mkdirSync(dir, { recursive: true });
+    this.dirs.set(e.id, dir);
+    const bundleSpec = JSON.parse(readFileSync(join(this.containers.containerDir(c.id), 'config.json'), 'utf8')) as OciSpec;
+    const proc = { ...bundleSpec.process };
+    const rootfs = rootfsDirs(this.containers.containerDir(c.id)).merged;
+    if (e.config.User) {
+      const u = resolveUser(rootfs, e.config.User);
+      proc.user = { uid: u.uid, gid: u.gid, ...(u.additionalGids.length ? { additionalGids: u.additionalGids } : {}) };
+    }
+    proc.args = e.config.Cmd ?? [];
+    proc.terminal = e.config.Tty === true;
+    const env = new Map<string, string>();
+    for (const kv of [...proc.env, ...(e.config.Env ?? [])]) env.set(kv.split('=')[0], kv);
+    if (proc.terminal && !env.has('TERM')) env.set('TERM', 'TERM=xterm');
+    proc.env = [...env.values()];
+    if (e.config.WorkingDir) proc.cwd = e.config.WorkingDir;
+    if (e.config.Privileged) proc.capabilities = { bounding: ALL_CAPS, effective: ALL_CAPS, permitted: ALL_CAPS, inheritable: [], ambient: [] };
+    if (e.config.ConsoleSize && e.config.ConsoleSize[0] > 0) proc.consoleSize = { height: e.config.ConsoleSize[0], width: e.config.ConsoleSize[1] };
+    else delete proc.consoleSize;
+    const specFile = join(dir, 'process.json');
+    writeFileSync(specFile, JSON.stringify(proc));
+    return { dir, specFile, proc };
+  }
+
+  private directOptions(e: ExecRecord, c: ContainerRecord): DirectExecOptions {
+    const { runtimePath, runtimeRoot } = this.containers.runtimeFor(c).conmonArgs();
+    const { dir, specFile } = this.writeProcessSpec(e, c);
+    return {
+      runtimePath, runtimeRoot, containerId: c.id, specFile, dir,
+      attachStdin: e.config.AttachStdin === true, attachStdout: e.config.AttachStdout !== false, attachStderr: e.config.AttachStderr !== false,
+    };
   }
 
   get(id: string): ExecRecord {
@@ -136,40 +197,25 @@ export class ExecService {
   async start(id: string, opts: { detach: boolean; sink?: AttachSink; detachKeys?: number[] }): Promise<AttachSession | undefined> {
     const e = this.get(id);
     if (e.started) throw new ConflictError(`Error: Exec command ${id} has already run`);
-    const c = this.containers.get(e.containerId);
-    if (!c.state.Running) throw new ConflictError(`container ${c.id} is not running`);
-    e.started = true;
-    const rt = this.containers.runtimeFor(c);
-    const { conmon, runtimePath, runtimeRoot, socketDir } = rt.conmonArgs();
-    const dir = join(this.execRoot, 'execs', id.slice(0, 16));
-    mkdirSync(dir, { recursive: true });
-    this.dirs.set(id, dir);
-
-    const bundleSpec = JSON.parse(readFileSync(join(this.containers.containerDir(c.id), 'config.json'), 'utf8')) as OciSpec;
-    const proc = { ...bundleSpec.process };
-    const rootfs = rootfsDirs(this.containers.containerDir(c.id)).merged;
-    if (e.config.User) {
-      const u = resolveUser(rootfs, e.config.User);
-      proc.user = { uid: u.uid, gid: u.gid, ...(u.additionalGids.length ? { additionalGids: u.additionalGids } : {}) };
+    const prepared = this.prepared.get(id);
+    this.prepared.delete(id);
+    const c = this.containers.tryGet(e.containerId);
+    if (!c?.state.Running) {
+      prepared?.cancel();
+      if (prepared) rmSync(prepared.options.dir, { recursive: true, force: true });
+      throw new ConflictError(`container ${e.containerId} is not running`);
     }
-    proc.args = e.config.Cmd ?? [];
-    proc.terminal = e.config.Tty === true;
-    const env = new Map<string, string>();
-    for (const kv of [...proc.env, ...(e.config.Env ?? [])]) env.set(kv.split('=')[0], kv);
-    if (proc.terminal && !env.has('TERM')) env.set('TERM', 'TERM=xterm');
-    proc.env = [...env.values()];
-    if (e.config.WorkingDir) proc.cwd = e.config.WorkingDir;
-    if (e.config.Privileged) proc.capabilities = { bounding: ALL_CAPS, effective: ALL_CAPS, permitted: ALL_CAPS, inheritable: [], ambient: [] };
-    if (e.config.ConsoleSize && e.config.ConsoleSize[0] > 0) proc.consoleSize = { height: e.config.ConsoleSize[0], width: e.config.ConsoleSize[1] };
-    else delete proc.consoleSize;
-    const specFile = join(dir, 'process.json');
-    writeFileSync(specFile, JSON.stringify(proc));
-
-    if (!proc.terminal) {
+    e.started = true;
+    if (e.config.Tty !== true) {
       const who = { image: c.imageName, name: c.name, execID: id };
-      return startDirectExec({
-        runtimePath, runtimeRoot, containerId: c.id, specFile, dir,
-        attachStdin: e.config.AttachStdin === true, attachStdout: e.config.AttachStdout !== false, attachStderr: e.config.AttachStderr !== false,
+      let o: DirectExecOptions;
+      try {
+        o = prepared?.options ?? this.directOptions(e, c);
+      } catch (err) {
+        prepared?.cancel();
+        throw err;
+      }
+      return startDirectExec(o, {
         sink: opts.detach ? undefined : opts.sink,
         onStart: (pid) => {
           e.pid = pid; e.running = true;
@@ -179,8 +225,12 @@ export class ExecService {
           e.exitCode = code; e.running = false; this.dirs.delete(id);
           this.events.emit('container', 'exec_die', c.id, { ...who, exitCode: String(code) });
         },
-      });
+      }, prepared);
     }
+    const rt = this.containers.runtimeFor(c);
+    const { conmon, runtimePath, runtimeRoot, socketDir } = rt.conmonArgs();
+    const { dir, specFile, proc } = this.writeProcessSpec(e, c);
+
     const attach = !opts.detach && opts.sink !== undefined;
     const stdin = attach && e.config.AttachStdin === true;
     const args = [

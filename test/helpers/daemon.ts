@@ -17,6 +17,8 @@ export const DOCKER = '/usr/local/bin/docker';
 
 export interface TestDaemon {
   dataRoot: string;
+  /** Where berthd keeps its runtime state (pid files, sockets, exec dirs) under /run. */
+  execRoot: string;
   socket: string;
   host: string;
   /** Environment for docker/berth CLIs pointed at this daemon. */
@@ -115,7 +117,7 @@ export async function startDaemon(opts: StartOptions = {}): Promise<TestDaemon> 
   const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: `unix://${socket}`, BERTH_HOST: `unix://${socket}`, DOCKER_CONFIG: join(base, 'docker-config') };
   delete env.DOCKER_API_VERSION;
   const d: TestDaemon = {
-    dataRoot, socket, host: `unix://${socket}`, env, process: child,
+    dataRoot, execRoot, socket, host: `unix://${socket}`, env, process: child,
     logs: () => out,
     request: (m, p, b, h) => requestOn(socket, m, p, b, h),
     async restart(o = {}) {

@@ -49,6 +49,33 @@ test('exec into a stopped container is 409 with Docker\'s message; resize of an 
   docker(d, ['rm', 'stopped']);
 });
 
+test('an attached exec forked at create still runs detached, and leaves nothing when its container stops first', async () => {
+  assert.equal(docker(d, ['run', '-d', '--name', 'prep', 'busybox', 'sleep', '600']).code, 0);
+  const created = async (cmd: string[]) => {
+    const r = await d.request('POST', '/containers/prep/exec', { Cmd: cmd, AttachStdout: true, AttachStderr: true });
+    assert.equal(r.status, 201, r.body);
+    return (JSON.parse(r.body) as { Id: string }).Id;
+  };
+  const waiters = () => spawnSync('pgrep', ['-f', `read -r _ <&3.*${d.execRoot}`]).stdout.toString().trim();
+  // Created attached, started with Detach: the command still runs, with no stream.
+  const det = await created(['sh', '-c', 'echo ran > /tmp/prepared']);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal((await d.request('POST', `/exec/${det}/start`, { Detach: true })).status, 200);
+  for (let i = 0; i < 50 && docker(d, ['exec', 'prep', 'cat', '/tmp/prepared']).stdout !== 'ran\n'; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(docker(d, ['exec', 'prep', 'cat', '/tmp/prepared']).stdout, 'ran\n');
+  // Created, then the container stops: start reports it inside the stream (the connection is
+  // taken first, as moby does) and the waiting process is gone.
+  const late = await created(['true']);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(docker(d, ['stop', '-t', '0', 'prep']).code, 0);
+  const st = await d.request('POST', `/exec/${late}/start`, {});
+  assert.match(st.body, /container [0-9a-f]{64} is not running/);
+  for (let i = 0; i < 20 && waiters() !== ''; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(waiters(), '');
+  assert.deepEqual(existsSync(join(d.execRoot, 'execs')) ? readdirSync(join(d.execRoot, 'execs')) : [], []);
+  docker(d, ['rm', 'prep']);
+});
+
 test('docker cp round-trips a tree with modes, symlinks and a 100 MB file', () => {
   const src = join(work, 'tree');
   mkdirSync(join(src, 'sub', 'deep'), { recursive: true });
