@@ -1,6 +1,6 @@
 // Exec routes: create, start (hijacked stream), inspect, resize.
 import type { Duplex } from 'node:stream';
-import { Router, boolParam, intParam } from '../http/router.js';
+import { Router, intParam } from '../http/router.js';
 import type { Daemon } from '../daemon.js';
 import type { ExecConfig } from '../../container/exec.js';
 import { frame, STDOUT, STDERR, RAW_STREAM, MULTIPLEXED_STREAM } from '../http/stdcopy.js';
@@ -52,6 +52,5 @@ export function registerExecRoutes(r: Router, d: Daemon): void {
     sock.on('end', () => session?.closeStdin());
     sock.on('close', () => session?.close());
     sock.on('error', () => session?.close());
-    void boolParam;
   });
 }
