@@ -10,7 +10,7 @@ import tar from 'tar-stream';
 import { createRequire } from 'node:module';
 import type { Ignore } from '@balena/dockerignore';
 import { InvalidParameterError } from '../errors.js';
-import { decompressed } from '../image/layers.js';
+import { decompressed, peekBytes } from '../image/layers.js';
 
 // The package is CommonJS whose typings claim an ES default export; require() gets the factory as it is.
 const ignore = createRequire(import.meta.url)('@balena/dockerignore') as () => Ignore;
@@ -81,25 +81,30 @@ export interface ContextBlobCache {
 
 const BLOB_NAME_RE = /^[a-f0-9]{64}-[0-7]+-\d+$/;
 
-async function writeViaBlobCache(cache: ContextBlobCache, data: Buffer, sha: string, mode: number, mtime: Date | undefined, abs: string): Promise<void> {
+/** Writes the held chunks of a file, in one writev, to a new file at `path`. */
+async function writeChunks(path: string, chunks: Buffer[], mode: number, mtime: Date | undefined): Promise<void> {
+  const fh = await fsp.open(path, 'wx', 0o600);
+  try {
+    await fh.writev(chunks);
+    await fh.chmod(mode);
+    if (mtime) await fh.utimes(mtime, mtime);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function writeViaBlobCache(cache: ContextBlobCache, chunks: Buffer[], sha: string, mode: number, mtime: Date | undefined, abs: string): Promise<void> {
   const secs = mtime ? Math.floor(mtime.getTime() / 1000) : 0;
   const blob = join(cache.dir, `${sha}-${mode.toString(8)}-${secs}`);
   try {
     await fsp.link(blob, abs);
     return;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
-      // e.g. EMLINK: fall back to a plain copy of the bytes.
-      await fsp.writeFile(abs, data, { flag: 'wx', mode: 0o600 });
-      await fsp.chmod(abs, mode);
-      if (mtime) await fsp.utimes(abs, mtime, mtime);
-      return;
-    }
+    // e.g. EMLINK: fall back to a plain copy of the bytes.
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return writeChunks(abs, chunks, mode, mtime);
   }
   const tmp = `${blob}.tmp-${Math.random().toString(36).slice(2)}`;
-  await fsp.writeFile(tmp, data, { flag: 'wx', mode: 0o600 });
-  await fsp.chmod(tmp, mode);
-  if (mtime) await fsp.utimes(tmp, mtime, mtime);
+  await writeChunks(tmp, chunks, mode, mtime);
   await fsp.rename(tmp, blob);
   await fsp.link(blob, abs);
 }
@@ -126,38 +131,40 @@ export async function trimContextBlobCache(dir: string, maxBytes: number): Promi
   return freed;
 }
 
+/**
+ * Feeds the context tar to the extractor. The docker CLI ends a context made with `-f -` right
+ * after the last file's data, without its padding or the end-of-archive blocks (Go's tar reader
+ * accepts that), so the stream is padded here.
+ */
+function pump(plain: Readable, extract: ReturnType<typeof tar.extract>): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let total = 0;
+    const fail = (e: Error) => { plain.destroy(); extract.destroy(e); reject(e); };
+    plain.on('data', (c: Buffer) => {
+      total += c.length;
+      if (!extract.write(c)) plain.pause();
+    });
+    extract.on('drain', () => plain.resume());
+    plain.once('error', fail);
+    extract.once('error', fail);
+    plain.once('end', () => {
+      extract.end(Buffer.alloc((512 - (total % 512)) % 512 + 1024));
+      extract.once('finish', () => resolve());
+    });
+  });
+}
+
 export async function extractContext(source: Readable, dest: string, blobCache?: ContextBlobCache): Promise<ExtractResult> {
-  const plain = await decompressed(source);
-  // Peek at the first block: a tar has "ustar" at offset 257 (or is empty).
-  const chunks: Buffer[] = [];
-  let have = 0;
-  const it = plain[Symbol.asyncIterator]();
-  let done = false;
-  while (have < 512) {
-    const r = await it.next();
-    if (r.done) { done = true; break; }
-    const b = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value as string);
-    chunks.push(b);
-    have += b.length;
-  }
-  const head = Buffer.concat(chunks);
+  const { head, stream: plain } = await peekBytes(await decompressed(source), 512);
+  // A tar has "ustar" at offset 257 (or is empty: zero blocks).
   const isTar = head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar';
   const allZero = head.length >= 512 && head.subarray(0, 512).every((x) => x === 0);
   if (!isTar && !allZero) {
-    const rest: Buffer[] = [head];
-    if (!done) for (;;) { const r = await it.next(); if (r.done) break; rest.push(r.value as Buffer); }
+    const rest: Buffer[] = [];
+    for await (const c of plain) rest.push(c as Buffer);
     const body = Buffer.concat(rest);
     return { dockerfileOnly: body, bytes: body.length, files: 0, hashes: new Map() };
   }
-  // The docker CLI ends a context made with `-f -` right after the last file's data, without
-  // its padding or the end-of-archive blocks (Go's tar reader accepts that); pad it here.
-  const replay = Readable.from((async function* () {
-    let total = head.length;
-    yield head;
-    if (!done) for (;;) { const r = await it.next(); if (r.done) break; total += (r.value as Buffer).length; yield r.value as Buffer; }
-    yield Buffer.alloc((512 - (total % 512)) % 512 + 1024);
-  })());
-
   const extract = tar.extract();
   const known = new Set<string>();
   const dirs: { abs: string; mode: number; mtime?: Date }[] = [];
@@ -189,10 +196,14 @@ export async function extractContext(source: Readable, dest: string, blobCache?:
           const hasher = createHash('sha256');
           if (blobCache && (h.size ?? 0) <= blobCache.maxFileBytes) {
             const chunks: Buffer[] = [];
-            for await (const c of entry) { hasher.update(c as Buffer); chunks.push(c as Buffer); }
+            await new Promise<void>((resolve, reject) => {
+              entry.on('data', (c) => { hasher.update(c as Buffer); chunks.push(c as Buffer); });
+              entry.once('end', resolve);
+              entry.once('error', reject);
+            });
             const sha = hasher.digest('hex');
             hashes.set(rel, sha);
-            await writeViaBlobCache(blobCache, Buffer.concat(chunks), sha, mode, h.mtime, abs);
+            await writeViaBlobCache(blobCache, chunks, sha, mode, h.mtime, abs);
           } else {
             const tap = new Transform({ transform(c: Buffer, _e, cb) { hasher.update(c); cb(null, c); } });
             await pipeline(entry, tap, createWriteStream(abs, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 }));
@@ -233,7 +244,7 @@ export async function extractContext(source: Readable, dest: string, blobCache?:
       }
     }
   })().catch((e: unknown) => { extract.destroy(e as Error); throw e; });
-  await Promise.all([pipeline(replay, extract), work]);
+  await Promise.all([pump(plain, extract), work]);
   for (let i = dirs.length - 1; i >= 0; i--) {
     await fsp.chmod(dirs[i].abs, dirs[i].mode | 0o700);
     if (dirs[i].mtime) await fsp.utimes(dirs[i].abs, dirs[i].mtime as Date, dirs[i].mtime as Date);

@@ -65,41 +65,54 @@ CREATE TABLE IF NOT EXISTS layer_blobs (
 `;
 
 /**
- * Sniffs gzip by its magic bytes and hands back a stream of plain tar. Peeks through the async
- * iterator rather than read()/unshift(): a source that has already ended (a one-chunk
- * Readable.from) would otherwise drop the chunk that was put back.
+ * The first `n` bytes of a stream (fewer if it is shorter), and a stream that still starts with
+ * them: the source itself with the bytes put back, so nothing is piped through an extra layer.
+ * A source that ended while being peeked is replaced by one made of what it held.
  */
+export function peekBytes(source: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let have = 0;
+    const cleanup = () => {
+      source.off('readable', onReadable);
+      source.off('end', onEnd);
+      source.off('error', onError);
+    };
+    const finish = (ended: boolean) => {
+      cleanup();
+      const head = Buffer.concat(chunks);
+      if (ended) { resolve({ head, stream: Readable.from(head.length ? [head] : [], { objectMode: false }) }); return; }
+      if (head.length) source.unshift(head);
+      resolve({ head, stream: source });
+    };
+    const onReadable = () => {
+      let c: Buffer | string | null;
+      while (have < n && (c = source.read() as Buffer | string | null) !== null) {
+        const b = typeof c === 'string' ? Buffer.from(c) : c;
+        chunks.push(b);
+        have += b.length;
+      }
+      if (have >= n) finish(false);
+    };
+    const onEnd = () => finish(true);
+    const onError = (e: Error) => { cleanup(); reject(e); };
+    source.on('readable', onReadable);
+    source.once('end', onEnd);
+    source.once('error', onError);
+  });
+}
+
+/** Sniffs gzip and zstd by their magic bytes and hands back a stream of plain tar. */
 export async function decompressed(source: Readable): Promise<Readable> {
-  const it = source[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
-  const chunks: Buffer[] = [];
-  let have = 0;
-  let ended = false;
-  while (have < 4) {
-    const n = await it.next();
-    if (n.done) { ended = true; break; }
-    const b = typeof n.value === 'string' ? Buffer.from(n.value) : n.value;
-    chunks.push(b);
-    have += b.length;
-  }
-  if (have === 0) return Readable.from([]);
-  const head = Buffer.concat(chunks);
-  const rest = Readable.from((async function* () {
-    yield head;
-    if (ended) return;
-    for (;;) {
-      const n = await it.next();
-      if (n.done) return;
-      yield typeof n.value === 'string' ? Buffer.from(n.value) : n.value;
-    }
-  })(), { objectMode: false, highWaterMark: 1 << 20 });
-  if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return zstdDecompressed(rest);
-  if (head[0] === 0x1f && head[1] === 0x8b) {
+  const { head, stream } = await peekBytes(source, 4);
+  if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return zstdDecompressed(stream);
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
     // 1 MiB output chunks: inflate is a third faster than with 64 KiB ones on big layers.
     const gunzip = createGunzip({ chunkSize: 1 << 20 });
-    rest.on('error', (e) => gunzip.destroy(e));
-    return rest.pipe(gunzip);
+    stream.on('error', (e) => gunzip.destroy(e));
+    return stream.pipe(gunzip);
   }
-  return rest;
+  return stream;
 }
 
 /**
