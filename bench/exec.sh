@@ -20,7 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-node dist/src/daemon/main.js --data-root "$W/root" -H "$SOCK" --exec-root "/run/berth/bench-exec-$$" \
+node --max-semi-space-size=1 dist/src/daemon/main.js --data-root "$W/root" -H "$SOCK" --exec-root "/run/berth/bench-exec-$$" \
   --cgroup-parent "/berth-bench-exec-$$" >"$W/berthd.log" 2>&1 &
 BERTHD_PID=$!
 for _ in $(seq 200); do $B version >/dev/null 2>&1 && break; sleep 0.1; done
