@@ -17,6 +17,8 @@ cleanup() {
   if [ -S /var/run/docker.sock ]; then $R rm -f "bench-cp-$$" >/dev/null 2>&1 || true; fi
   awk -v w="$W/" '$5 ~ "^"w {print $5}' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
   rm -rf "$W" "/run/berth/bench-cp-$$"
+  # The daemon's cgroup parent, in every hierarchy (v1) or the one tree (v2).
+  for cg in /sys/fs/cgroup/berth-bench-cp-$$ /sys/fs/cgroup/*/berth-bench-cp-$$; do [ -d "$cg" ] && find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null; done; true
 }
 trap cleanup EXIT
 

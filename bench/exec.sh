@@ -17,6 +17,8 @@ cleanup() {
   if [ -S /var/run/docker.sock ]; then $R rm -f "bench-exec-$$" >/dev/null 2>&1 || true; fi
   grep -q " $W/" /proc/self/mountinfo 2>/dev/null && awk -v w="$W/" '$5 ~ "^"w {print $5}' /proc/self/mountinfo | xargs -r -n1 umount -l
   rm -rf "$W" "/run/berth/bench-exec-$$"
+  # The daemon's cgroup parent, in every hierarchy (v1) or the one tree (v2).
+  for cg in /sys/fs/cgroup/berth-bench-exec-$$ /sys/fs/cgroup/*/berth-bench-exec-$$; do [ -d "$cg" ] && find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null; done; true
 }
 trap cleanup EXIT
 

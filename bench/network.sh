@@ -24,6 +24,7 @@ cleanup() {
     DOCKER_HOST=unix:///var/run/docker.sock "$DOCKER" rm -f $(DOCKER_HOST=unix:///var/run/docker.sock "$DOCKER" ps -aq --filter label=berth-bench-net) >/dev/null 2>&1 || true
   fi
   rm -rf "$W" "$EXEC_ROOT"
+  for cg in /sys/fs/cgroup/berth-bench-net-$$ /sys/fs/cgroup/*/berth-bench-net-$$; do [ -d "$cg" ] && find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null; done; true
 }
 trap cleanup EXIT
 
