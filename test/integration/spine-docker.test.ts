@@ -138,13 +138,15 @@ test('docker import makes an image from a rootfs tarball', () => {
 function spawnTar(): Buffer {
   // A minimal rootfs: the busybox binary and a file.
   const dir = mkdtempSync('/tmp/berth-import-');
-  mkdirSync(`${dir}/bin`);
-  copyFileSync(existsSync('/bin/busybox') ? '/bin/busybox' : '/usr/bin/busybox', `${dir}/bin/busybox`);
-  chmodSync(`${dir}/bin/busybox`, 0o755);
-  writeFileSync(`${dir}/hello.txt`, 'hi from import\n');
-  const out = execFileSync('tar', ['-C', dir, '-c', '.'], { maxBuffer: 64 << 20 });
-  rmSync(dir, { recursive: true, force: true });
-  return out;
+  try {
+    mkdirSync(`${dir}/bin`);
+    copyFileSync(existsSync('/bin/busybox') ? '/bin/busybox' : '/usr/bin/busybox', `${dir}/bin/busybox`);
+    chmodSync(`${dir}/bin/busybox`, 0o755);
+    writeFileSync(`${dir}/hello.txt`, 'hi from import\n');
+    return execFileSync('tar', ['-C', dir, '-c', '.'], { maxBuffer: 64 << 20 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 
