@@ -1,26 +1,17 @@
 // main() in-process against a fake daemon: what berth sends for a command line, in which order,
 // and what it prints and returns — the docker CLI's behaviour, from the wire trace.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 
 import { main } from '../../src/cli/main.js';
 import { encodeFrame } from '../../src/client/stream.js';
 import { StdStream } from '../../src/client/types.js';
+import { unixServers } from '../helpers/unix-http.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'berth-cli-main-'));
-const servers: net.Server[] = [];
-const sockets = new Set<net.Socket>();
-after(() => {
-  for (const s of sockets) s.destroy();
-  for (const s of servers) s.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const fakes = unixServers('berth-cli-main');
 
 interface Call {
   method: string;
@@ -30,11 +21,9 @@ interface Call {
 }
 
 const ID = 'c'.repeat(64);
-let n = 0;
 
 /** A daemon that knows one image ("busybox") and runs every container as `echo hi; exit 3`. */
 async function fakeDaemon(): Promise<{ host: string; calls: Call[] }> {
-  const socket = join(dir, `m${n++}.sock`);
   const calls: Call[] = [];
   const images = new Set(['busybox']);
   let startWaiter: (() => void) | undefined;
@@ -100,13 +89,7 @@ async function fakeDaemon(): Promise<{ host: string; calls: Call[] }> {
       sock.end();
     });
   });
-  (server as unknown as { allowHalfOpen: boolean }).allowHalfOpen = true;
-  server.on('connection', (s: net.Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((r) => server.listen(socket, r));
-  servers.push(server);
+  const socket = await fakes.listen(server);
   return { host: `unix://${socket}`, calls };
 }
 

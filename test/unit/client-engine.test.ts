@@ -1,11 +1,9 @@
 // The Engine API client against a small fake daemon on a temp unix socket: version negotiation,
 // typed errors, wait headers before the body, hijack with half-close, and frame/JSON decoders.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { EngineClient, encodeFilters } from '../../src/client/client.js';
@@ -13,16 +11,10 @@ import { isDaemonError, ConnectionError } from '../../src/client/errors.js';
 import { resolveHost } from '../../src/client/host.js';
 import { FrameDecoder, JSONStreamDecoder, encodeFrame, demux } from '../../src/client/stream.js';
 import { StdStream } from '../../src/client/types.js';
+import { unixServers } from '../helpers/unix-http.js';
 import { NotFoundError, ConflictError } from '../../src/errors.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'berth-client-'));
-const servers: net.Server[] = [];
-const sockets = new Set<net.Socket>();
-after(() => {
-  for (const s of sockets) s.destroy();
-  for (const s of servers) s.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const fakes = unixServers('berth-client');
 
 interface Seen {
   method: string;
@@ -33,9 +25,7 @@ interface Seen {
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: string) => void;
 
-let n = 0;
 async function fakeDaemon(apiVersion: string | undefined, routes: Record<string, Handler>, onUpgrade?: (req: http.IncomingMessage, socket: net.Socket) => void): Promise<{ socket: string; seen: Seen[] }> {
-  const socket = join(dir, `d${n++}.sock`);
   const seen: Seen[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -58,13 +48,7 @@ async function fakeDaemon(apiVersion: string | undefined, routes: Record<string,
     seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: '' });
     onUpgrade?.(req, sock);
   });
-  (server as unknown as { allowHalfOpen: boolean }).allowHalfOpen = true;
-  server.on('connection', (s: net.Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((r) => server.listen(socket, r));
-  servers.push(server);
+  const socket = await fakes.listen(server);
   return { socket, seen };
 }
 
@@ -127,7 +111,7 @@ test('{"message"} errors become typed errors with their status', async () => {
 });
 
 test('an absent socket is a ConnectionError naming the host', async () => {
-  const c = new EngineClient({ host: `unix://${join(dir, 'absent.sock')}`, env: {} });
+  const c = new EngineClient({ host: `unix://${join(fakes.dir, 'absent.sock')}`, env: {} });
   await assert.rejects(c.containerList(), (e: unknown) => e instanceof ConnectionError && /Cannot connect to the berth daemon at unix:\/\/.*absent\.sock/.test((e as Error).message));
   c.close();
 });
