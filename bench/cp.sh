@@ -5,27 +5,12 @@
 # Usage: bench/cp.sh   (run `npm run build` first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DOCKER=${DOCKER:-/usr/local/bin/docker}
-W=$(mktemp -d /tmp/berth-bench-cp-XXXXXX)
-BERTHD_PID=""
-SOCK="$W/berth.sock"
-B="$DOCKER -H unix://$SOCK"
-R="$DOCKER -H unix:///var/run/docker.sock"
-cleanup() {
-  $B rm -f bench-cp >/dev/null 2>&1 || true
-  [ -n "$BERTHD_PID" ] && kill "$BERTHD_PID" 2>/dev/null && wait "$BERTHD_PID" 2>/dev/null || true
+BENCH=cp
+. bench/lib.sh
+bench_cleanup() {
   if [ -S /var/run/docker.sock ]; then $R rm -f "bench-cp-$$" >/dev/null 2>&1 || true; fi
-  awk -v w="$W/" '$5 ~ "^"w {print $5}' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
-  rm -rf "$W" "/run/berth/bench-cp-$$"
-  # The daemon's cgroup parent, in every hierarchy (v1) or the one tree (v2).
-  for cg in /sys/fs/cgroup/berth-bench-cp-$$ /sys/fs/cgroup/*/berth-bench-cp-$$; do [ -d "$cg" ] && find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null; done; true
 }
-trap cleanup EXIT
-
-node --max-semi-space-size=1 dist/src/daemon/main.js --data-root "$W/root" -H "$SOCK" --exec-root "/run/berth/bench-cp-$$" \
-  --cgroup-parent "/berth-bench-cp-$$" >"$W/berthd.log" 2>&1 &
-BERTHD_PID=$!
-for _ in $(seq 200); do $B version >/dev/null 2>&1 && break; sleep 0.1; done
+berth_start
 
 echo "making 200 MB of data..."
 mkdir -p "$W/src/data/small"

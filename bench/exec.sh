@@ -5,27 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-30}
-DOCKER=${DOCKER:-/usr/local/bin/docker}
-W=$(mktemp -d /tmp/berth-bench-exec-XXXXXX)
-BERTHD_PID=""
-SOCK="$W/berth.sock"
-B="$DOCKER -H unix://$SOCK"
-R="$DOCKER -H unix:///var/run/docker.sock"
-cleanup() {
-  $B rm -f bench-exec >/dev/null 2>&1 || true
-  [ -n "$BERTHD_PID" ] && kill "$BERTHD_PID" 2>/dev/null && wait "$BERTHD_PID" 2>/dev/null || true
+BENCH=exec
+. bench/lib.sh
+bench_cleanup() {
   if [ -S /var/run/docker.sock ]; then $R rm -f "bench-exec-$$" >/dev/null 2>&1 || true; fi
-  grep -q " $W/" /proc/self/mountinfo 2>/dev/null && awk -v w="$W/" '$5 ~ "^"w {print $5}' /proc/self/mountinfo | xargs -r -n1 umount -l
-  rm -rf "$W" "/run/berth/bench-exec-$$"
-  # The daemon's cgroup parent, in every hierarchy (v1) or the one tree (v2).
-  for cg in /sys/fs/cgroup/berth-bench-exec-$$ /sys/fs/cgroup/*/berth-bench-exec-$$; do [ -d "$cg" ] && find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null; done; true
 }
-trap cleanup EXIT
-
-node --max-semi-space-size=1 dist/src/daemon/main.js --data-root "$W/root" -H "$SOCK" --exec-root "/run/berth/bench-exec-$$" \
-  --cgroup-parent "/berth-bench-exec-$$" >"$W/berthd.log" 2>&1 &
-BERTHD_PID=$!
-for _ in $(seq 200); do $B version >/dev/null 2>&1 && break; sleep 0.1; done
+berth_start
 
 # Medians of N wall-clock runs each; when dockerd answers, the two engines take turns run by run
 # so that drift on a busy 2-core VM (other work, CPU frequency) falls on both alike.

@@ -10,30 +10,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-5}
 ROUNDS=${2:-5}
-DOCKER=${DOCKER:-/usr/local/bin/docker}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
-W=$(mktemp -d /tmp/berth-bench-net-XXXXXX)
-EXEC_ROOT=/run/berth/bench-net-$$
-BERTHD_PID=""
+BENCH=net
+. bench/lib.sh
+export DOCKER_HOST=unix://$BERTH_SOCK
 X=$((RANDOM % 50 + 100)); Y=$((RANDOM % 60 * 4))
-export DOCKER_HOST=unix://$W/berth.sock
-cleanup() {
-  DOCKER_HOST=unix://$W/berth.sock "$DOCKER" rm -f $(DOCKER_HOST=unix://$W/berth.sock "$DOCKER" ps -aq 2>/dev/null) >/dev/null 2>&1 || true
-  [ -n "$BERTHD_PID" ] && kill "$BERTHD_PID" 2>/dev/null && wait "$BERTHD_PID" 2>/dev/null || true
+bench_cleanup() {
   if [ -S /var/run/docker.sock ]; then
-    DOCKER_HOST=unix:///var/run/docker.sock "$DOCKER" rm -f $(DOCKER_HOST=unix:///var/run/docker.sock "$DOCKER" ps -aq --filter label=berth-bench-net) >/dev/null 2>&1 || true
+    $R rm -f $($R ps -aq --filter label=berth-bench-net) >/dev/null 2>&1 || true
   fi
-  rm -rf "$W" "$EXEC_ROOT"
-  for cg in /sys/fs/cgroup/berth-bench-net-$$ /sys/fs/cgroup/*/berth-bench-net-$$; do [ -d "$cg" ] && find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null; done; true
 }
-trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-node dist/src/daemon/main.js --data-root "$W/root" -H "$W/berth.sock" --exec-root "$EXEC_ROOT" --cgroup-parent "/berth-bench-net-$$" \
-  --bridge-name "bbn$$" --bridge-subnet "10.$X.$Y.0/24" --default-address-pool "10.$X.$((Y + 1)).0/24" >"$W/berthd.log" 2>&1 &
-BERTHD_PID=$!
-for _ in $(seq 100); do "$DOCKER" version >/dev/null 2>&1 && break; sleep 0.1; done
+berth_start --bridge-name "bbn$$" --bridge-subnet "10.$X.$Y.0/24" --default-address-pool "10.$X.$((Y + 1)).0/24"
 
 HTTPD=(sh -c 'mkdir -p /www && head -c 1024 /dev/zero | tr "\0" x > /www/index.html && exec httpd -f -p 80 -h /www')
 
@@ -76,8 +66,8 @@ run_to_answer() { # $1 = docker host; prints total ms of `run -d -p` + first ans
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 echo "== run -d -p, then first HTTP answer (median of $ROUNDS)"
-B1=$(for _ in $(seq "$ROUNDS"); do first_answer "unix://$W/berth.sock"; done | median)
-B2=$(for _ in $(seq "$ROUNDS"); do run_to_answer "unix://$W/berth.sock"; done | median)
+B1=$(for _ in $(seq "$ROUNDS"); do first_answer "unix://$BERTH_SOCK"; done | median)
+B2=$(for _ in $(seq "$ROUNDS"); do run_to_answer "unix://$BERTH_SOCK"; done | median)
 printf '  berthd:  run returned -> first answer %5d ms; run start -> first answer %5d ms\n' "$B1" "$B2"
 if [ -S /var/run/docker.sock ] && DOCKER_HOST=unix:///var/run/docker.sock "$DOCKER" image inspect busybox >/dev/null 2>&1; then
   D1=$(for _ in $(seq "$ROUNDS"); do first_answer unix:///var/run/docker.sock; done | median)
