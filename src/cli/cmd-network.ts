@@ -8,7 +8,7 @@ import { collect, defineCommand } from './command.js';
 import type { Outcome } from './command.js';
 import { encodeFilters } from '../client/client.js';
 import { inspectObjects, parseFilters } from './cmd-container.js';
-import { contextJSON, formatItems } from './formatter.js';
+import { contextJSON, formatItems, labelsColumn } from './formatter.js';
 import { parseLabels } from './run-opts.js';
 import type { ParsedOptions } from './run-opts.js';
 import { goTimeString } from './ps-format.js';
@@ -39,9 +39,7 @@ class NetworkContext {
     return String(this.n.Internal === true);
   }
   get Labels(): string {
-    return Object.entries(this.n.Labels ?? {})
-      .map(([k, v]) => `${k}=${v}`)
-      .join(',');
+    return labelsColumn(this.n.Labels);
   }
   Label(name: unknown): string {
     return this.n.Labels?.[String(name)] ?? '';
@@ -71,9 +69,7 @@ class VolumeContext {
     return this.v.Mountpoint;
   }
   get Labels(): string {
-    return Object.entries(this.v.Labels ?? {})
-      .map(([k, val]) => `${k}=${val}`)
-      .join(',');
+    return labelsColumn(this.v.Labels);
   }
   Label(name: unknown): string {
     return this.v.Labels?.[String(name)] ?? '';

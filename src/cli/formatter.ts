@@ -55,3 +55,8 @@ export function contextJSON(ctx: object, names: readonly string[]): Record<strin
   for (const n of [...names].sort()) out[n] = (ctx as Record<string, unknown>)[n];
   return out;
 }
+
+/** The LABELS column of ps, network ls and volume ls: k=v pairs, sorted, comma-separated. */
+export function labelsColumn(labels: Record<string, string> | null | undefined): string {
+  return Object.entries(labels ?? {}).map(([k, v]) => `${k}=${v}`).sort().join(',');
+}

@@ -1,7 +1,7 @@
 // `berth ps` rows: docker's formatter.ContainerContext, field for field.
 import type { ContainerSummary, Port } from '../client/types.js';
 import { familiarRepository, familiarString, parseReference } from '../image/reference.js';
-import { contextJSON } from './formatter.js';
+import { contextJSON, labelsColumn } from './formatter.js';
 import { ellipsis, goQuote, humanSize, sinceUnix, truncateId } from './units.js';
 
 export const DEFAULT_PS_FORMAT = 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
@@ -166,12 +166,7 @@ export class ContainerContext {
   }
 
   get Labels(): string {
-    const l = this.c.Labels;
-    if (!l) return '';
-    return Object.entries(l)
-      .map(([k, v]) => `${k}=${v}`)
-      .sort()
-      .join(',');
+    return labelsColumn(this.c.Labels);
   }
 
   Label(name: unknown): string {
