@@ -61,7 +61,7 @@ export class PreparedDirectExec {
   private readonly timer: NodeJS.Timeout;
   private taken = false;
 
-  /** `onExpire` runs when nobody took the process within `keepMs`. */
+  /** `onExpire` runs when nobody took the process within `keepMs` (it is discarded by then). */
   constructor(readonly options: DirectExecOptions, onExpire: () => void, keepMs = 30_000) {
     const o = options;
     this.child = spawn('/bin/sh', ['-c', WAIT_THEN_EXEC, o.runtimePath, ...runtimeArgs(o)], {
@@ -70,7 +70,7 @@ export class PreparedDirectExec {
     this.ready = spawned(this.child);
     this.ready.catch(() => undefined);
     // Nobody started it: let the shell go; a later start forks as usual.
-    this.timer = setTimeout(() => { this.cancel(); onExpire(); }, keepMs);
+    this.timer = setTimeout(() => { this.discard(); onExpire(); }, keepMs);
     this.timer.unref();
   }
 
@@ -85,6 +85,13 @@ export class PreparedDirectExec {
     return this.child;
   }
 
+  /** Lets the waiting process go and removes the exec's dir: the exec will never run. */
+  discard(): void {
+    this.cancel();
+    rmSync(this.options.dir, { recursive: true, force: true });
+  }
+
+  /** Lets the waiting process go; the exec may still run, forked at its start. */
   cancel(): void {
     if (this.taken) return;
     this.taken = true;

@@ -97,7 +97,7 @@ export class ExecService {
       if (this.containers.tryGet(old.containerId)) continue;
       this.execs.delete(old.id);
       const p = this.prepared.get(old.id);
-      if (p) { this.prepared.delete(old.id); p.cancel(); rmSync(p.options.dir, { recursive: true, force: true }); }
+      if (p) { this.prepared.delete(old.id); p.discard(); }
     }
     const id = newId();
     const e: ExecRecord = { id, containerId: c.id, config, running: false, exitCode: null, pid: 0, started: false };
@@ -109,10 +109,7 @@ export class ExecService {
       if (e.started || !c.state.Running) return;
       try {
         const o = this.directOptions(e, c);
-        this.prepared.set(id, new PreparedDirectExec(o, () => {
-          this.prepared.delete(id);
-          if (!e.started) { rmSync(o.dir, { recursive: true, force: true }); this.dirs.delete(id); }
-        }));
+        this.prepared.set(id, new PreparedDirectExec(o, () => { this.prepared.delete(id); this.dirs.delete(id); }));
       } catch (err) {
         // Start does the same work again and reports what fails there.
         this.dirs.delete(id);
@@ -201,21 +198,13 @@ export class ExecService {
     this.prepared.delete(id);
     const c = this.containers.tryGet(e.containerId);
     if (!c?.state.Running) {
-      prepared?.cancel();
-      if (prepared) rmSync(prepared.options.dir, { recursive: true, force: true });
+      prepared?.discard();
       throw new ConflictError(`container ${e.containerId} is not running`);
     }
     e.started = true;
     if (e.config.Tty !== true) {
       const who = { image: c.imageName, name: c.name, execID: id };
-      let o: DirectExecOptions;
-      try {
-        o = prepared?.options ?? this.directOptions(e, c);
-      } catch (err) {
-        prepared?.cancel();
-        throw err;
-      }
-      return startDirectExec(o, {
+      return startDirectExec(prepared?.options ?? this.directOptions(e, c), {
         sink: opts.detach ? undefined : opts.sink,
         onStart: (pid) => {
           e.pid = pid; e.running = true;
