@@ -10,7 +10,8 @@ import tar from 'tar-stream';
 import { createRequire } from 'node:module';
 import type { Ignore } from '@balena/dockerignore';
 import { InvalidParameterError } from '../errors.js';
-import { decompressed, looksCompressed, peekBytes } from '../image/layers.js';
+import { compressionOf, decompressed } from '../image/layers.js';
+import { peekBytes } from '../util/streams.js';
 
 // The package is CommonJS whose typings claim an ES default export; require() gets the factory as it is.
 const ignore = createRequire(import.meta.url)('@balena/dockerignore') as () => Ignore;
@@ -157,7 +158,7 @@ function pump(plain: Readable, extract: ReturnType<typeof tar.extract>): Promise
 export async function extractContext(source: Readable, dest: string, blobCache?: ContextBlobCache): Promise<ExtractResult> {
   // Contexts are plain tar unless the client compressed them (docker build --compress).
   let { head, stream: plain } = await peekBytes(source, 512);
-  if (looksCompressed(head)) ({ head, stream: plain } = await peekBytes(await decompressed(plain), 512));
+  if (compressionOf(head)) ({ head, stream: plain } = await peekBytes(await decompressed(plain), 512));
   // A tar has "ustar" at offset 257 (or is empty: zero blocks).
   const isTar = head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar';
   const allZero = head.length >= 512 && head.subarray(0, 512).every((x) => x === 0);

@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { InvalidParameterError, NotFoundError } from '../errors.js';
+import { compressionOf } from '../image/layers.js';
 
 export class CopyError extends InvalidParameterError {}
 
@@ -166,7 +167,7 @@ async function isArchive(file: string): Promise<'tar' | 'gzip' | undefined> {
   try {
     const b = Buffer.alloc(512);
     const { bytesRead } = await fh.read(b, 0, 512, 0);
-    if (bytesRead >= 2 && b[0] === 0x1f && b[1] === 0x8b) return 'gzip';
+    if (compressionOf(b.subarray(0, bytesRead)) === 'gzip') return 'gzip';
     if (bytesRead >= 262 && b.subarray(257, 262).toString('latin1') === 'ustar') return 'tar';
     return undefined;
   } finally {

@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { InvalidParameterError, NotFoundError } from '../errors.js';
 import { cleanEntryPath, UnsafeTarEntryError } from './unpack.js';
-import { chainIds, chainIdOf } from './layers.js';
+import { chainIds, chainIdOf, compressionOf } from './layers.js';
 import { ImageConfig, ImageIndex, ImageManifest, MediaType, isIndexMediaType } from './types.js';
 import {
   Reference, familiarString, fullString, parseReference, repositoryName, withDefaultTag,
@@ -320,8 +320,7 @@ async function isGzip(d: ImageDaemon, digest: string): Promise<boolean> {
   const s = d.content.stream(digest);
   for await (const c of s) {
     s.destroy();
-    const b = c as Buffer;
-    return b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
+    return compressionOf(c as Buffer) === 'gzip';
   }
   return false;
 }

@@ -64,48 +64,11 @@ CREATE TABLE IF NOT EXISTS layer_blobs (
 );
 `;
 
-/**
- * The first `n` bytes of a stream (fewer if it is shorter), and a stream that still starts with
- * them: the source itself with the bytes put back, so nothing is piped through an extra layer.
- * A source that ended while being peeked is replaced by one made of what it held.
- */
-export function peekBytes(source: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let have = 0;
-    const cleanup = () => {
-      source.off('readable', onReadable);
-      source.off('end', onEnd);
-      source.off('error', onError);
-    };
-    const finish = (ended: boolean) => {
-      cleanup();
-      const head = Buffer.concat(chunks);
-      if (ended) { resolve({ head, stream: Readable.from(head.length ? [head] : [], { objectMode: false }) }); return; }
-      if (head.length) source.unshift(head);
-      resolve({ head, stream: source });
-    };
-    const onReadable = () => {
-      let c: Buffer | string | null;
-      while (have < n && (c = source.read() as Buffer | string | null) !== null) {
-        const b = typeof c === 'string' ? Buffer.from(c) : c;
-        chunks.push(b);
-        have += b.length;
-      }
-      if (have >= n) finish(false);
-    };
-    const onEnd = () => finish(true);
-    const onError = (e: Error) => { cleanup(); reject(e); };
-    source.on('readable', onReadable);
-    source.once('end', onEnd);
-    source.once('error', onError);
-  });
-}
-
-/** Whether a stream that starts with `head` is gzip or zstd compressed. */
-export function looksCompressed(head: Buffer): boolean {
-  return (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b)
-    || (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd);
+/** The compression a stream that starts with `head` uses, by its magic bytes. */
+export function compressionOf(head: Buffer): 'gzip' | 'zstd' | undefined {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return 'zstd';
+  return undefined;
 }
 
 /**
@@ -137,8 +100,9 @@ export async function decompressed(source: Readable): Promise<Readable> {
       yield typeof n.value === 'string' ? Buffer.from(n.value) : n.value;
     }
   })(), { objectMode: false, highWaterMark: 1 << 20 });
-  if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return zstdDecompressed(rest);
-  if (head[0] === 0x1f && head[1] === 0x8b) {
+  const compression = compressionOf(head);
+  if (compression === 'zstd') return zstdDecompressed(rest);
+  if (compression === 'gzip') {
     // 1 MiB output chunks: inflate is a third faster than with 64 KiB ones on big layers.
     const gunzip = createGunzip({ chunkSize: 1 << 20 });
     rest.on('error', (e) => gunzip.destroy(e));
