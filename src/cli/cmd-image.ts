@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 
 import { fullString, parseReference, withDefaultTag } from '../image/reference.js';
 import type { Cli } from './context.js';
-import { describeError, StatusError, confirm, forEachArg } from './context.js';
+import { describeError, StatusError, confirm } from './context.js';
 import { collect, defineCommand } from './command.js';
 import type { Outcome } from './command.js';
 import { formatItems } from './formatter.js';

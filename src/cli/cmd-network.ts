@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 
 import type { Network, Volume, ContainerInspectResponse } from '../client/types.js';
 import type { Cli } from './context.js';
-import { describeError, StatusError, confirm, forEachArg } from './context.js';
+import { StatusError, confirm, forEachArg } from './context.js';
 import { collect, defineCommand } from './command.js';
 import type { Outcome } from './command.js';
 import { encodeFilters } from '../client/client.js';

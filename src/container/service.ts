@@ -164,7 +164,6 @@ export class ContainerService {
   private readonly pending = new Map<string, PendingAttach[]>();
   private readonly exitDir: string;
   private exitWatcher?: FSWatcher;
-  private readonly stopping = new Set<string>();
   private readonly handlingExit = new Map<string, Promise<void>>();
   private readonly userStopped = new Set<string>();
   private rotateTimer?: NodeJS.Timeout;
