@@ -1,11 +1,14 @@
 // Exec without a TTY: berthd runs `crun exec` itself with plain pipes. conmon adds nothing a pipe
 // cannot do here, and costs a fork, a sync-pipe round trip and an attach socket per exec.
 //
-// The fork is paid before the exec is started: when the exec is created, a shell is spawned
-// that waits on a trigger pipe and then replaces itself with `crun exec`. Clients create and
-// start an exec in two requests (docker exec, dockerode, testcontainers all do), and forking a
-// process of berthd's size costs milliseconds that would otherwise sit between "start" and the
-// command running.
+// Most of an exec's time is spent before the command runs: forking a process of berthd's size
+// (~4 ms with the event loop blocked) and crun loading itself and reading the container's state
+// (~3 ms). A waiter does all of that ahead of time, for one container: `crun exec` started with
+// its process spec to come from a pipe, blocked reading it. Starting the exec writes the spec.
+// The first exec into a container starts its waiter when the exec is created (clients create and
+// start in two requests); once an exec ends, a new waiter is started for the next one, after the
+// client had its answers, so that repeated execs (health checks, test suites, scripts) find one
+// ready. An unused waiter goes after a minute; so does it when its container stops.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -15,11 +18,18 @@ import { SystemError } from '../errors.js';
 import type { AttachSink, AttachSession } from './service.js';
 import { runtimeErrorMessage } from './runtime.js';
 
-export interface DirectExecOptions {
+/** How a container's runtime is executed (from ConmonArgs). */
+export interface RuntimeCall {
   runtimePath: string;
+  runtimeEnv: NodeJS.ProcessEnv;
   runtimeRoot: string;
   containerId: string;
+}
+
+export interface DirectExecOptions extends RuntimeCall {
   specFile: string;
+  /** The same spec, as written to specFile. */
+  spec: string;
   /** Temp dir of this exec, removed when it ends. */
   dir: string;
   attachStdin: boolean;
@@ -39,9 +49,11 @@ const RUNTIME_ERROR = /executable file `[^`]*` not found|open executable|exec(?:
 
 const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 };
 
-// Reads one line from fd 3, then becomes the runtime. EOF instead of a line (the exec was
-// dropped, or berthd went away) ends the shell without running anything.
-const WAIT_THEN_EXEC = 'read -r _ <&3 || exit 0; exec 3<&-; exec "$0" "$@"';
+// A waiter: crun reads its process spec from a pipe that `cat` fills from fd 3, berthd's end.
+// (fd 3 is a socket, which crun cannot open through /proc/self/fd.) If berthd closes fd 3 without
+// writing, or goes away, crun reads an empty spec and exits having run nothing. The process's
+// stdin is the waiter's own (/dev/null, or berthd's pipe for an exec with stdin attached).
+const WAITER = 'exec 5<&0; cat <&3 | { exec 4<&0 0<&5 5<&- 3<&-; exec "$0" "$1" exec --process /proc/self/fd/4 "$2"; }';
 
 function runtimeArgs(o: DirectExecOptions): string[] {
   return [`--root=${o.runtimeRoot}`, 'exec', '--process', o.specFile, '--pid-file', join(o.dir, 'pid'), o.containerId];
@@ -54,61 +66,53 @@ function spawned(child: ChildProcess): Promise<void> {
   });
 }
 
-/** An attached exec whose process is forked and waiting for its start. */
-export class PreparedDirectExec {
+/** `crun exec` started for one container, waiting for the process spec of an attached exec. */
+export class ExecWaiter {
   private readonly child: ChildProcess;
   private readonly ready: Promise<void>;
   private readonly timer: NodeJS.Timeout;
   private taken = false;
 
-  /** `onExpire` runs when nobody took the process within `keepMs` (it is discarded by then). */
-  constructor(readonly options: DirectExecOptions, onExpire: () => void, keepMs = 30_000) {
-    const o = options;
-    this.child = spawn('/bin/sh', ['-c', WAIT_THEN_EXEC, o.runtimePath, ...runtimeArgs(o)], {
-      stdio: [o.attachStdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],
+  /** `onExpire` runs when nobody took the waiter within `keepMs` (it is gone by then). */
+  constructor(readonly call: RuntimeCall, readonly stdin: boolean, onExpire: () => void, keepMs = 60_000) {
+    this.child = spawn('/bin/sh', ['-c', WAITER, call.runtimePath, `--root=${call.runtimeRoot}`, call.containerId], {
+      stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'], env: call.runtimeEnv,
     });
     this.ready = spawned(this.child);
     this.ready.catch(() => undefined);
-    // Nobody started it: let the shell go; a later start forks as usual.
     this.timer = setTimeout(() => { this.discard(); onExpire(); }, keepMs);
     this.timer.unref();
   }
 
-  /** The waiting process, if it is still there to be started. */
-  async take(): Promise<ChildProcess | undefined> {
-    if (this.taken) return undefined;
+  /** Runs the exec `o`; undefined when the waiter is no longer there to do it. */
+  async take(o: DirectExecOptions): Promise<ChildProcess | undefined> {
+    if (this.taken || o.attachStdin !== this.stdin) return undefined;
     this.taken = true;
     clearTimeout(this.timer);
     try { await this.ready; } catch { return undefined; }
     if (this.child.exitCode !== null || this.child.signalCode !== null) return undefined;
-    (this.child.stdio[3] as Writable).end('go\n');
+    (this.child.stdio[3] as Writable).end(o.spec);
     return this.child;
   }
 
-  /** Lets the waiting process go and removes the exec's dir: the exec will never run. */
+  /** Lets the waiting process go. */
   discard(): void {
-    this.cancel();
-    rmSync(this.options.dir, { recursive: true, force: true });
-  }
-
-  /** Lets the waiting process go; the exec may still run, forked at its start. */
-  cancel(): void {
     if (this.taken) return;
     this.taken = true;
     clearTimeout(this.timer);
-    (this.child.stdio[3] as Writable | null)?.destroy();
-    this.child.stdin?.destroy();
+    for (const s of this.child.stdio) s?.destroy();
   }
 }
 
-export async function startDirectExec(o: DirectExecOptions, s: DirectExecStart, prepared?: PreparedDirectExec): Promise<AttachSession | undefined> {
+/** Starts an exec, attached through a waiter when one is given and still there. */
+export async function startDirectExec(o: DirectExecOptions, s: DirectExecStart, waiter?: ExecWaiter): Promise<AttachSession | undefined> {
   const attached = s.sink !== undefined;
-  let child = attached ? await prepared?.take() : undefined;
+  let child = attached ? await waiter?.take(o) : undefined;
   if (!child) {
-    prepared?.cancel();
+    waiter?.discard();
     child = spawn(o.runtimePath, runtimeArgs(o), {
       stdio: [attached && o.attachStdin ? 'pipe' : 'ignore', attached ? 'pipe' : 'ignore', 'pipe'],
-      detached: !attached,
+      detached: !attached, env: o.runtimeEnv,
     });
     try {
       await spawned(child);
@@ -132,23 +136,21 @@ function follow(child: ChildProcess, o: DirectExecOptions, s: DirectExecStart): 
     produced = true;
     if (sink && o.attachStderr) sink.output('stderr', b);
   });
-  const exited = new Promise<void>((resolve) => {
-    child.once('close', (code, signal) => {
-      let status = code ?? (signal ? 128 + (SIGNAL_NUMBERS[signal] ?? 0) : 126);
-      if (errText && status === 255) {
-        status = /not found|No such file/.test(errText) ? 127 : 126;
-        const msg = runtimeErrorMessage(errText, 'exec');
-        sink?.output('stdout', Buffer.from(`${msg}\r\n`));
-      } else if (errText && o.attachStderr) {
-        sink?.output('stderr', Buffer.from(errText));
-      }
-      s.onExit(status);
-      resolve();
-      rmSync(o.dir, { recursive: true, force: true });
-    });
+  child.once('close', (code, signal) => {
+    let status = code ?? (signal ? 128 + (SIGNAL_NUMBERS[signal] ?? 0) : 126);
+    if (errText && status === 255) {
+      status = /not found|No such file/.test(errText) ? 127 : 126;
+      const msg = runtimeErrorMessage(errText, 'exec');
+      sink?.output('stdout', Buffer.from(`${msg}\r\n`));
+    } else if (errText && o.attachStderr) {
+      sink?.output('stderr', Buffer.from(errText));
+    }
+    s.onExit(status);
+    // The client asks for the exit code as soon as its stream ends: end it first, tidy after.
+    sink?.end();
+    setImmediate(() => rmSync(o.dir, { recursive: true, force: true }));
   });
-  if (!sink) { child.unref(); void exited; return undefined; }
-  void exited.then(() => sink.end());
+  if (!sink) { child.unref(); return undefined; }
   const stdin = child.stdin;
   return {
     write: (b: Buffer) => { if (stdin && !stdin.destroyed) stdin.write(b); },

@@ -12,7 +12,7 @@ import type { EventBus } from '../daemon/events.js';
 import { ALL_CAPS, OciSpec, resolveUser } from './spec.js';
 import { rootfsDirs } from './rootfs.js';
 import { parseSyncMessage, runtimeErrorMessage } from './runtime.js';
-import { PreparedDirectExec, startDirectExec } from './exec-direct.js';
+import { ExecWaiter, startDirectExec } from './exec-direct.js';
 import type { DirectExecOptions } from './exec-direct.js';
 import type { ContainerRecord } from './types.js';
 
@@ -76,12 +76,20 @@ function lineReader(stream: Readable): () => Promise<string | undefined> {
   });
 }
 
+/** Waiters a container may have at once (several execs created before any is started). */
+const MAX_WAITERS_PER_CONTAINER = 4;
+
 export class ExecService {
   private readonly execs = new Map<string, ExecRecord>();
   private readonly dirs = new Map<string, string>();
-  private readonly prepared = new Map<string, PreparedDirectExec>();
+  /** Attached execs whose spec was written at create, by exec ID (dropped if not started in 30 s). */
+  private readonly prepared = new Map<string, { options: DirectExecOptions; timer: NodeJS.Timeout }>();
+  /** Waiters ready for the next attached exec, by container ID (see exec-direct.ts). */
+  private readonly waiters = new Map<string, ExecWaiter[]>();
 
-  constructor(readonly containers: ContainerService, readonly events: EventBus, readonly execRoot: string, readonly log: (l: string) => void) {}
+  constructor(readonly containers: ContainerService, readonly events: EventBus, readonly execRoot: string, readonly log: (l: string) => void) {
+    containers.addHooks({ release: async (c) => { this.dropWaiters(c.id); } });
+  }
 
   idsFor(containerId: string): string[] | null {
     const ids = [...this.execs.values()].filter((e) => e.containerId === containerId).map((e) => e.id);
@@ -96,20 +104,26 @@ export class ExecService {
     for (const old of this.execs.values()) {
       if (this.containers.tryGet(old.containerId)) continue;
       this.execs.delete(old.id);
-      const p = this.prepared.get(old.id);
-      if (p) { this.prepared.delete(old.id); p.discard(); }
+      this.dropPrepared(old.id);
+      this.dropWaiters(old.containerId);
     }
     const id = newId();
     const e: ExecRecord = { id, containerId: c.id, config, running: false, exitCode: null, pid: 0, started: false };
     this.execs.set(id, e);
     this.events.emit('container', `exec_create: ${config.Cmd.join(' ')}`, c.id, { image: c.imageName, name: c.name, execID: id });
-    // An attached exec without a TTY is the common case (docker exec c cmd): its process is
-    // forked once the answer to this create is on its way, while the client comes to start it.
-    if (config.Tty !== true && (config.AttachStdout === true || config.AttachStderr === true)) setImmediate(() => {
+    // An attached exec without a TTY is the common case (docker exec c cmd): its spec is written,
+    // and a waiter forked if the container has none, once the answer to this create is on its way.
+    if (this.isDirectAttached(e)) setImmediate(() => {
       if (e.started || !c.state.Running) return;
       try {
-        const o = this.directOptions(e, c);
-        this.prepared.set(id, new PreparedDirectExec(o, () => { this.prepared.delete(id); this.dirs.delete(id); }));
+        const options = this.directOptions(e, c);
+        const timer = setTimeout(() => this.dropPrepared(id), 30_000);
+        timer.unref();
+        this.prepared.set(id, { options, timer });
+        const stdin = options.attachStdin;
+        const pending = [...this.prepared.values()].filter((p) => p.options.containerId === c.id && p.options.attachStdin === stdin).length;
+        const ready = (this.waiters.get(c.id) ?? []).filter((w) => w.stdin === stdin).length;
+        if (ready < Math.min(pending, MAX_WAITERS_PER_CONTAINER)) this.addWaiter(c, stdin);
       } catch (err) {
         // Start does the same work again and reports what fails there.
         this.dirs.delete(id);
@@ -121,7 +135,7 @@ export class ExecService {
   }
 
   /** Writes the exec's OCI process spec into its own dir under the exec root. */
-  private writeProcessSpec(e: ExecRecord, c: ContainerRecord): { dir: string; specFile: string; proc: OciSpec['process'] } {
+  private writeProcessSpec(e: ExecRecord, c: ContainerRecord): { dir: string; specFile: string; spec: string; proc: OciSpec['process'] } {
     const dir = join(this.execRoot, 'execs', e.id.slice(0, 16));
     mkdirSync(dir, { recursive: true });
     this.dirs.set(e.id, dir);
@@ -143,15 +157,68 @@ export class ExecService {
     if (e.config.ConsoleSize && e.config.ConsoleSize[0] > 0) proc.consoleSize = { height: e.config.ConsoleSize[0], width: e.config.ConsoleSize[1] };
     else delete proc.consoleSize;
     const specFile = join(dir, 'process.json');
-    writeFileSync(specFile, JSON.stringify(proc));
-    return { dir, specFile, proc };
+    const spec = JSON.stringify(proc);
+    writeFileSync(specFile, spec);
+    return { dir, specFile, spec, proc };
+  }
+
+  private isDirectAttached(e: ExecRecord): boolean {
+    return e.config.Tty !== true && (e.config.AttachStdout === true || e.config.AttachStderr === true);
+  }
+
+  private dropPrepared(id: string): void {
+    const p = this.prepared.get(id);
+    if (!p) return;
+    this.prepared.delete(id);
+    clearTimeout(p.timer);
+    rmSync(p.options.dir, { recursive: true, force: true });
+    this.dirs.delete(id);
+  }
+
+  private addWaiter(c: ContainerRecord, stdin: boolean): void {
+    const { runtimePath, runtimeEnv, runtimeRoot } = this.containers.runtimeFor(c).conmonArgs();
+    const list = this.waiters.get(c.id) ?? [];
+    this.waiters.set(c.id, list);
+    const w: ExecWaiter = new ExecWaiter({ runtimePath, runtimeEnv, runtimeRoot, containerId: c.id }, stdin, () => this.removeWaiter(c.id, w));
+    list.push(w);
+  }
+
+  private removeWaiter(containerId: string, w: ExecWaiter): void {
+    const list = this.waiters.get(containerId);
+    if (!list) return;
+    const i = list.indexOf(w);
+    if (i >= 0) list.splice(i, 1);
+    if (!list.length) this.waiters.delete(containerId);
+  }
+
+  private takeWaiter(containerId: string, stdin: boolean): ExecWaiter | undefined {
+    const list = this.waiters.get(containerId);
+    const i = list ? list.findIndex((w) => w.stdin === stdin) : -1;
+    if (!list || i < 0) return undefined;
+    const [w] = list.splice(i, 1);
+    if (!list.length) this.waiters.delete(containerId);
+    return w;
+  }
+
+  private dropWaiters(containerId: string): void {
+    for (const w of this.waiters.get(containerId) ?? []) w.discard();
+    this.waiters.delete(containerId);
+  }
+
+  /** After an attached exec ended: a waiter for the next one, once the client had its answers. */
+  private refillWaiter(containerId: string, stdin: boolean): void {
+    setTimeout(() => {
+      const c = this.containers.tryGet(containerId);
+      if (!c?.state.Running || this.waiters.get(containerId)?.some((w) => w.stdin === stdin)) return;
+      try { this.addWaiter(c, stdin); } catch (err) { this.log(`exec waiter for ${containerId.slice(0, 12)}: ${(err as Error).message}`); }
+    }, 10).unref();
   }
 
   private directOptions(e: ExecRecord, c: ContainerRecord): DirectExecOptions {
-    const { runtimePath, runtimeRoot } = this.containers.runtimeFor(c).conmonArgs();
-    const { dir, specFile } = this.writeProcessSpec(e, c);
+    const { runtimePath, runtimeEnv, runtimeRoot } = this.containers.runtimeFor(c).conmonArgs();
+    const { dir, specFile, spec } = this.writeProcessSpec(e, c);
     return {
-      runtimePath, runtimeRoot, containerId: c.id, specFile, dir,
+      runtimePath, runtimeEnv, runtimeRoot, containerId: c.id, specFile, spec, dir,
       attachStdin: e.config.AttachStdin === true, attachStdout: e.config.AttachStdout !== false, attachStderr: e.config.AttachStderr !== false,
     };
   }
@@ -174,7 +241,8 @@ export class ExecService {
   }
 
   forgetContainer(containerId: string): void {
-    for (const e of this.execs.values()) if (e.containerId === containerId) this.execs.delete(e.id);
+    for (const e of this.execs.values()) if (e.containerId === containerId) { this.execs.delete(e.id); this.dropPrepared(e.id); }
+    this.dropWaiters(containerId);
   }
 
   async resize(id: string, height: number, width: number): Promise<void> {
@@ -194,18 +262,21 @@ export class ExecService {
   async start(id: string, opts: { detach: boolean; sink?: AttachSink; detachKeys?: number[] }): Promise<AttachSession | undefined> {
     const e = this.get(id);
     if (e.started) throw new ConflictError(`Error: Exec command ${id} has already run`);
-    const prepared = this.prepared.get(id);
-    this.prepared.delete(id);
     const c = this.containers.tryGet(e.containerId);
     if (!c?.state.Running) {
-      prepared?.discard();
+      this.dropPrepared(id);
+      this.dropWaiters(e.containerId);
       throw new ConflictError(`container ${e.containerId} is not running`);
     }
+    const prepared = this.prepared.get(id);
+    if (prepared) { clearTimeout(prepared.timer); this.prepared.delete(id); }
     e.started = true;
     if (e.config.Tty !== true) {
       const who = { image: c.imageName, name: c.name, execID: id };
-      return startDirectExec(prepared?.options ?? this.directOptions(e, c), {
-        sink: opts.detach ? undefined : opts.sink,
+      const attached = !opts.detach && opts.sink !== undefined;
+      const options = prepared?.options ?? this.directOptions(e, c);
+      return startDirectExec(options, {
+        sink: attached ? opts.sink : undefined,
         onStart: (pid) => {
           e.pid = pid; e.running = true;
           this.events.emit('container', `exec_start: ${(e.config.Cmd ?? []).join(' ')}`, c.id, who);
@@ -213,11 +284,12 @@ export class ExecService {
         onExit: (code) => {
           e.exitCode = code; e.running = false; this.dirs.delete(id);
           this.events.emit('container', 'exec_die', c.id, { ...who, exitCode: String(code) });
+          if (attached) this.refillWaiter(c.id, options.attachStdin);
         },
-      }, prepared);
+      }, attached ? this.takeWaiter(c.id, options.attachStdin) : undefined);
     }
     const rt = this.containers.runtimeFor(c);
-    const { conmon, runtimePath, runtimeRoot, socketDir } = rt.conmonArgs();
+    const { conmon, runtimePath, runtimeEnv, runtimeRoot, socketDir } = rt.conmonArgs();
     const { dir, specFile, proc } = this.writeProcessSpec(e, c);
 
     const attach = !opts.detach && opts.sink !== undefined;
@@ -232,7 +304,7 @@ export class ExecService {
     if (stdin) args.push('-i');
     const child = spawn(conmon, args, {
       cwd: dir, detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
-      env: { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4', ...(attach ? { _OCI_ATTACHPIPE: '5' } : {}) },
+      env: { ...runtimeEnv, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4', ...(attach ? { _OCI_ATTACHPIPE: '5' } : {}) },
     });
     let stderr = '';
     child.stderr?.on('data', (b: Buffer) => { stderr += b.toString(); });

@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { SystemError, NotFoundError, ConflictError } from '../errors.js';
+import type { RuntimeBinary } from './runtime-binary.js';
 
 export interface RuntimeCreateOptions {
   id: string;
@@ -23,6 +24,15 @@ export interface RuntimeState {
   pid: number;
 }
 
+export interface ConmonArgs {
+  conmon: string;
+  /** What to execute as the runtime (see runtime-binary.ts), and its environment. */
+  runtimePath: string;
+  runtimeEnv: NodeJS.ProcessEnv;
+  runtimeRoot: string;
+  socketDir: string;
+}
+
 export interface OciRuntime {
   readonly name: string;
   readonly path: string;
@@ -36,7 +46,7 @@ export interface OciRuntime {
   /** conmon's attach socket (SOCK_SEQPACKET) for a running container. */
   attachSocket(id: string): string;
   /** Arguments conmon needs to drive this runtime (used for exec sessions). */
-  conmonArgs(): { conmon: string; runtimePath: string; runtimeRoot: string; socketDir: string };
+  conmonArgs(): ConmonArgs;
 }
 
 /**
@@ -56,11 +66,11 @@ export function runtimeErrorMessage(raw: string, phase: 'create' | 'exec' = 'cre
   return `OCI runtime ${phase} failed: ${text}`;
 }
 
-function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<{ stdout: string; stderr: string }> {
+function run(bin: RuntimeBinary, name: string, args: string[], timeoutMs = 30_000): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+    execFile(bin.execPath, args, { timeout: timeoutMs, maxBuffer: 16 << 20, env: bin.env }, (err, stdout, stderr) => {
       if (err) {
-        const e = new SystemError(`${cmd} ${args.filter((a) => !a.startsWith('--root')).slice(0, 3).join(' ')}: ${(stderr || err.message).trim()}`);
+        const e = new SystemError(`${name} ${args.filter((a) => !a.startsWith('--root')).slice(0, 3).join(' ')}: ${(stderr || err.message).trim()}`);
         (e as SystemError & { stderr?: string }).stderr = stderr;
         return reject(e);
       }
@@ -83,7 +93,8 @@ export class ConmonRuntime implements OciRuntime {
   private readonly root: string;
   private readonly socketDir: string;
 
-  constructor(readonly name: string, readonly path: string, execRoot: string, private readonly conmonPath = 'conmon') {
+  /** `path` is the runtime as installed (what `info` shows); `binary` how berthd executes it. */
+  constructor(readonly name: string, readonly path: string, execRoot: string, private readonly binary: RuntimeBinary = { execPath: path, env: process.env }, private readonly conmonPath = 'conmon') {
     this.root = join(execRoot, name);
     this.socketDir = join(execRoot, 's');
     mkdirSync(this.root, { recursive: true });
@@ -94,8 +105,8 @@ export class ConmonRuntime implements OciRuntime {
     return join(this.socketDir, id, 'attach');
   }
 
-  conmonArgs(): { conmon: string; runtimePath: string; runtimeRoot: string; socketDir: string } {
-    return { conmon: this.conmonPath, runtimePath: this.path, runtimeRoot: this.root, socketDir: this.socketDir };
+  conmonArgs(): ConmonArgs {
+    return { conmon: this.conmonPath, runtimePath: this.binary.execPath, runtimeEnv: this.binary.env, runtimeRoot: this.root, socketDir: this.socketDir };
   }
 
   async create(o: RuntimeCreateOptions): Promise<{ pid: number; conmonPid: number }> {
@@ -103,7 +114,7 @@ export class ConmonRuntime implements OciRuntime {
     const args = [
       '--api-version', '1',
       '-c', o.id, '-u', o.id, '-n', o.name,
-      '-r', this.path,
+      '-r', this.binary.execPath,
       '-b', o.bundle,
       '-p', join(o.bundle, 'pidfile'),
       '-P', conmonPidFile,
@@ -119,7 +130,7 @@ export class ConmonRuntime implements OciRuntime {
     const child = spawn(this.conmonPath, args, {
       cwd: o.bundle,
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-      env: { ...process.env, _OCI_SYNCPIPE: '3' },
+      env: { ...this.binary.env, _OCI_SYNCPIPE: '3' },
       detached: true,
     });
     const sync = child.stdio[3] as Readable;
@@ -140,12 +151,12 @@ export class ConmonRuntime implements OciRuntime {
   }
 
   async start(id: string): Promise<void> {
-    await run(this.path, [`--root=${this.root}`, 'start', id]);
+    await run(this.binary, this.name, [`--root=${this.root}`, 'start', id]);
   }
 
   async kill(id: string, signal: string, all = false): Promise<void> {
     try {
-      await run(this.path, [`--root=${this.root}`, 'kill', ...(all ? ['--all'] : []), id, signal]);
+      await run(this.binary, this.name, [`--root=${this.root}`, 'kill', ...(all ? ['--all'] : []), id, signal]);
     } catch (e) {
       const s = (e as Error).message;
       if (/not running|does not exist|No such process|container not running/i.test(s)) throw new ConflictError(`container ${id} is not running`);
@@ -153,12 +164,12 @@ export class ConmonRuntime implements OciRuntime {
     }
   }
 
-  async pause(id: string): Promise<void> { await run(this.path, [`--root=${this.root}`, 'pause', id]); }
-  async resume(id: string): Promise<void> { await run(this.path, [`--root=${this.root}`, 'resume', id]); }
+  async pause(id: string): Promise<void> { await run(this.binary, this.name, [`--root=${this.root}`, 'pause', id]); }
+  async resume(id: string): Promise<void> { await run(this.binary, this.name, [`--root=${this.root}`, 'resume', id]); }
 
   async delete(id: string, force = false): Promise<void> {
     try {
-      await run(this.path, [`--root=${this.root}`, 'delete', ...(force ? ['--force'] : []), id]);
+      await run(this.binary, this.name, [`--root=${this.root}`, 'delete', ...(force ? ['--force'] : []), id]);
     } catch (e) {
       if (/does not exist|not found|No such file/i.test((e as Error).message)) return;
       throw e;
@@ -168,7 +179,7 @@ export class ConmonRuntime implements OciRuntime {
   async state(id: string): Promise<RuntimeState | undefined> {
     if (!existsSync(join(this.root, id))) return undefined;
     try {
-      const { stdout } = await run(this.path, [`--root=${this.root}`, 'state', id]);
+      const { stdout } = await run(this.binary, this.name, [`--root=${this.root}`, 'state', id]);
       const s = JSON.parse(stdout) as { status: string; pid: number };
       return { status: s.status, pid: s.pid };
     } catch (e) {

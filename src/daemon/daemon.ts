@@ -10,6 +10,7 @@ import { ImageStore } from '../image/store.js';
 import { ensureDefaultImage } from '../image/busybox.js';
 import { EventBus } from './events.js';
 import { ContainerService } from '../container/service.js';
+import { sealedRuntimeBinary } from '../container/runtime-binary.js';
 import { ConmonRuntime, OciRuntime } from '../container/runtime.js';
 import { cgroupMode, fixHybridCgroups, CgroupMode } from '../container/cgroups.js';
 import { ExecService } from '../container/exec.js';
@@ -77,7 +78,10 @@ export class Daemon {
     this.images = new ImageStore(this.db, this.content, this.layers);
     for (const name of ['crun', 'runc']) {
       const path = config.runtimePaths[name] ?? findExecutable(name);
-      if (path) this.runtimes[name] = new ConmonRuntime(name, path, config.execRoot);
+      if (!path) continue;
+      const { binary, fallback } = sealedRuntimeBinary(path, config.execRoot);
+      if (fallback) log(`${name}: running ${path} as installed (it copies itself on every call): ${fallback}`);
+      this.runtimes[name] = new ConmonRuntime(name, path, config.execRoot, binary);
     }
     if (!this.runtimes[config.defaultRuntime]) throw new Error(`default runtime ${config.defaultRuntime} not found (apt-get install ${config.defaultRuntime})`);
     this.containers = new ContainerService({

@@ -50,13 +50,16 @@ test('exec into a stopped container is 409 with Docker\'s message; resize of an 
 });
 
 test('an attached exec forked at create still runs detached, and leaves nothing when its container stops first', async () => {
-  assert.equal(docker(d, ['run', '-d', '--name', 'prep', 'busybox', 'sleep', '600']).code, 0);
+  const run = docker(d, ['run', '-d', '--name', 'prep', 'busybox', 'sleep', '600']);
+  assert.equal(run.code, 0);
+  const prepId = run.stdout.trim();
   const created = async (cmd: string[]) => {
     const r = await d.request('POST', '/containers/prep/exec', { Cmd: cmd, AttachStdout: true, AttachStderr: true });
     assert.equal(r.status, 201, r.body);
     return (JSON.parse(r.body) as { Id: string }).Id;
   };
-  const waiters = () => spawnSync('pgrep', ['-f', `read -r _ <&3.*${d.execRoot}`]).stdout.toString().trim();
+  // A waiter (a shell, a cat and a crun blocked reading its process spec) for this container.
+  const waiters = () => spawnSync('pgrep', ['-f', `${d.execRoot}.* ${prepId}$`]).stdout.toString().trim();
   // Created attached, started with Detach: the command still runs, with no stream.
   const det = await created(['sh', '-c', 'echo ran > /tmp/prepared']);
   await new Promise((r) => setTimeout(r, 50));
@@ -66,7 +69,8 @@ test('an attached exec forked at create still runs detached, and leaves nothing 
   // Created, then the container stops: start reports it inside the stream (the connection is
   // taken first, as moby does) and the waiting process is gone.
   const late = await created(['true']);
-  await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 20 && waiters() === ''; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.notEqual(waiters(), '', 'a waiter is started when an attached exec is created');
   assert.equal(docker(d, ['stop', '-t', '0', 'prep']).code, 0);
   const st = await d.request('POST', `/exec/${late}/start`, {});
   assert.match(st.body, /container [0-9a-f]{64} is not running/);
