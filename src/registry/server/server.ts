@@ -7,7 +7,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { pipeline } from 'node:stream/promises';
+import { sendFileRange } from '../../util/streams.js';
 import { AccessController, type Action, type Identity } from './auth.js';
 import type { RegistryConfig } from './config.js';
 import { RegistryError } from './errors.js';
@@ -571,13 +571,13 @@ export class RegistryServer {
       ctx.res.end();
       return;
     }
-    const stream = this.storage.openBlob(digest, start, end);
     ctx.res.writeHead(status, headers);
     try {
-      await pipeline(stream, ctx.res);
+      await sendFileRange(this.storage.blobPath(digest), start, end, ctx.res);
+      ctx.res.end();
     } catch {
-      // Client closed the connection mid-download; nothing to answer.
-      stream.destroy();
+      // The client closed the connection mid-download (or the blob went): nothing to answer.
+      ctx.res.destroy();
     }
   }
 

@@ -121,13 +121,6 @@ export class RegistryStorage {
     return statOrUndef(this.blobPath(digest));
   }
 
-  openBlob(digest: string, start?: number, end?: number): Readable {
-    const opts: { highWaterMark: number; start?: number; end?: number } = { highWaterMark: 1 << 20 };
-    if (start !== undefined) opts.start = start;
-    if (end !== undefined) opts.end = end;
-    return createReadStream(this.blobPath(digest), opts);
-  }
-
   /** Marks a blob as recently used, so gc's grace period protects it until a manifest refers to it. */
   async touchBlob(digest: string): Promise<void> {
     const now = new Date();
