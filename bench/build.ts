@@ -2,7 +2,7 @@
 // classic builder (DOCKER_BUILDKIT=0) against berthd and, when it runs, dockerd — cold
 // (--no-cache), fully cached, and after changing one small file. Also context upload MB/s.
 //
-//   node dist/bench/build.js [--mb 200] [--runs 3]
+//   node dist/bench/build.js [--mb 200] [--runs 3]   (engines take turns run by run; each build after a sync)
 //   BERTH_HOST=unix:///run/berth/berth.sock  use a running berthd (else one is started in-process)
 //   DOCKERD_HOST=unix:///var/run/docker.sock  the reference (skipped when absent)
 import { execFile, spawnSync } from 'node:child_process';
@@ -78,31 +78,40 @@ RUN echo done > /done
 CMD ["sh"]
 `;
 
-async function measure(name: string, host: string, ctx: string): Promise<Record<string, number>> {
-  const tag = `bench-build-${randomBytes(3).toString('hex')}`;
-  const cold: number[] = [];
-  const cached: number[] = [];
-  const changed: number[] = [];
+interface Engine { name: string; host: string; tag: string; cold: number[]; cached: number[]; changed: number[]; uploadMBs: number }
+
+// Each measured build starts after a `sync`, so that it is not charged with writing back what the
+// build before it left in the page cache (this VM's ext4 is mounted with discard, and a cold build
+// leaves ~400 MB dirty). Both engines get the same treatment.
+function sync(): void { spawnSync('sync'); }
+
+async function build(e: Engine, ctx: string, extra: string[]): Promise<number> {
+  sync();
+  const r = await docker(e.host, ['build', ...extra, '-q', '-t', e.tag, ctx]);
+  if (r.code !== 0) throw new Error(`${e.name} build ${extra.join(' ')} failed:\n${r.out}`);
+  return r.ms;
+}
+
+/** One cold, one fully cached and one one-file-changed build of each engine, run by run in turn. */
+async function measureAll(engines: Engine[], ctx: string): Promise<void> {
   for (let i = 0; i < RUNS; i++) {
-    const c = await docker(host, ['build', '--no-cache', '-q', '-t', tag, ctx]);
-    if (c.code !== 0) throw new Error(`${name} cold build failed:\n${c.out}`);
-    cold.push(c.ms);
-    const h = await docker(host, ['build', '-q', '-t', tag, ctx]);
-    if (h.code !== 0) throw new Error(`${name} cached build failed:\n${h.out}`);
-    cached.push(h.ms);
-    writeFileSync(join(ctx, 'small.txt'), `changed ${i} ${Date.now()}\n`);
-    const ch = await docker(host, ['build', '-q', '-t', tag, ctx]);
-    if (ch.code !== 0) throw new Error(`${name} rebuild failed:\n${ch.out}`);
-    changed.push(ch.ms);
+    for (const e of engines) {
+      writeFileSync(join(ctx, 'small.txt'), 'v1\n');
+      e.cold.push(await build(e, ctx, ['--no-cache']));
+      e.cached.push(await build(e, ctx, []));
+      writeFileSync(join(ctx, 'small.txt'), `changed ${i} ${Date.now()}\n`);
+      e.changed.push(await build(e, ctx, []));
+    }
   }
   // Upload: a one-step build of the same context, so the time is the transfer and unpack.
-  const up = mkdtempSync(join(tmpdir(), 'berth-bench-up-'));
   writeFileSync(join(ctx, 'Dockerfile.upload'), 'FROM busybox\n');
-  const u = await docker(host, ['build', '-q', '-f', join(ctx, 'Dockerfile.upload'), ctx]);
-  if (u.code !== 0) throw new Error(`${name} upload build failed:\n${u.out}`);
-  rmSync(up, { recursive: true, force: true });
-  await docker(host, ['rmi', '-f', tag]);
-  return { cold: median(cold), cached: median(cached), changed: median(changed), uploadMBs: MB / (u.ms / 1000) };
+  for (const e of engines) {
+    sync();
+    const u = await docker(e.host, ['build', '-q', '-f', join(ctx, 'Dockerfile.upload'), ctx]);
+    if (u.code !== 0) throw new Error(`${e.name} upload build failed:\n${u.out}`);
+    e.uploadMBs = MB / (u.ms / 1000);
+    await docker(e.host, ['rmi', '-f', e.tag]);
+  }
 }
 
 async function main(): Promise<void> {
@@ -116,20 +125,22 @@ async function main(): Promise<void> {
   let berth: { host: string; stop: () => Promise<void> } | undefined;
   try {
     berth = process.env.BERTH_HOST ? { host: process.env.BERTH_HOST, stop: async () => undefined } : await startInProcess(base);
-    const results: [string, Record<string, number>][] = [['berthd', await measure('berthd', berth.host, ctx)]];
+    const engine = (name: string, host: string): Engine => ({ name, host, tag: `bench-build-${randomBytes(3).toString('hex')}`, cold: [], cached: [], changed: [], uploadMBs: 0 });
+    const engines = [engine('berthd', berth.host)];
     const dockerd = process.env.DOCKERD_HOST ?? (existsSync('/var/run/docker.sock') ? 'unix:///var/run/docker.sock' : undefined);
-    if (dockerd) {
-      writeFileSync(join(ctx, 'small.txt'), 'v1\n');
-      try { results.push(['dockerd', await measure('dockerd', dockerd, ctx)]); } catch (e) { console.log(`dockerd skipped: ${(e as Error).message.split('\n')[0]}`); }
-    } else console.log('dockerd not running: no reference numbers (tools/reference-engines.sh starts it)');
-    console.log(`context ${MB} MB, ${RUNS} runs, medians (ms):`);
+    if (dockerd && (await docker(dockerd, ['version'])).code === 0) engines.push(engine('dockerd', dockerd));
+    else console.log('dockerd not running: no reference numbers (tools/reference-engines.sh starts it)');
+    await measureAll(engines, ctx);
+    console.log(`context ${MB} MB, ${RUNS} runs each, engines in turn, medians (ms):`);
     console.log('engine    cold      cached    one-file  upload MB/s');
-    for (const [n, r] of results) {
-      console.log(`${n.padEnd(9)} ${r.cold.toFixed(0).padStart(8)}  ${r.cached.toFixed(0).padStart(8)}  ${r.changed.toFixed(0).padStart(8)}  ${r.uploadMBs.toFixed(1).padStart(8)}`);
+    for (const e of engines) {
+      console.log(`${e.name.padEnd(9)} ${median(e.cold).toFixed(0).padStart(8)}  ${median(e.cached).toFixed(0).padStart(8)}  ${median(e.changed).toFixed(0).padStart(8)}  ${e.uploadMBs.toFixed(1).padStart(8)}`);
+      console.log(`  runs: cold ${e.cold.map((x) => x.toFixed(0)).join(' ')}; cached ${e.cached.map((x) => x.toFixed(0)).join(' ')}; one-file ${e.changed.map((x) => x.toFixed(0)).join(' ')}`);
     }
-    if (results.length === 2) {
-      const [b, dk] = [results[0][1], results[1][1]];
-      console.log(`ratio berthd/dockerd: cold ${(b.cold / dk.cold).toFixed(2)} (target <= 1.0), cached ${(b.cached / dk.cached).toFixed(2)} (target <= 0.5), one-file ${(b.changed / dk.changed).toFixed(2)}`);
+    if (engines.length === 2) {
+      const [b, dk] = engines;
+      const r = (k: 'cold' | 'cached' | 'changed') => (median(b[k]) / median(dk[k])).toFixed(2);
+      console.log(`ratio berthd/dockerd: cold ${r('cold')} (target <= 1.0), cached ${r('cached')} (target <= 0.5), one-file ${r('changed')}`);
     }
   } finally {
     await berth?.stop();
