@@ -8,10 +8,12 @@ import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import type { Ignore } from '@balena/dockerignore';
 import { InvalidParameterError } from '../errors.js';
 import { compressionOf, decompressed } from '../image/layers.js';
 import { peekBytes } from '../util/streams.js';
+import type { ContextWorkerReply, ContextWorkerRequest } from './context-worker.js';
 
 // The package is CommonJS whose typings claim an ES default export; require() gets the factory as it is.
 const ignore = createRequire(import.meta.url)('@balena/dockerignore') as () => Ignore;
@@ -82,34 +84,6 @@ export interface ContextBlobCache {
 
 const BLOB_NAME_RE = /^[a-f0-9]{64}-[0-7]+-\d+$/;
 
-/** Writes the held chunks of a file, in one writev, to a new file at `path`. */
-async function writeChunks(path: string, chunks: Buffer[], mode: number, mtime: Date | undefined): Promise<void> {
-  const fh = await fsp.open(path, 'wx', 0o600);
-  try {
-    await fh.writev(chunks);
-    await fh.chmod(mode);
-    if (mtime) await fh.utimes(mtime, mtime);
-  } finally {
-    await fh.close();
-  }
-}
-
-async function writeViaBlobCache(cache: ContextBlobCache, chunks: Buffer[], sha: string, mode: number, mtime: Date | undefined, abs: string): Promise<void> {
-  const secs = mtime ? Math.floor(mtime.getTime() / 1000) : 0;
-  const blob = join(cache.dir, `${sha}-${mode.toString(8)}-${secs}`);
-  try {
-    await fsp.link(blob, abs);
-    return;
-  } catch (e) {
-    // e.g. EMLINK: fall back to a plain copy of the bytes.
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return writeChunks(abs, chunks, mode, mtime);
-  }
-  const tmp = `${blob}.tmp-${Math.random().toString(36).slice(2)}`;
-  await writeChunks(tmp, chunks, mode, mtime);
-  await fsp.rename(tmp, blob);
-  await fsp.link(blob, abs);
-}
-
 /** Keeps the context blob cache under `maxBytes`, dropping the least recently linked first. */
 export async function trimContextBlobCache(dir: string, maxBytes: number): Promise<number> {
   const entries: { path: string; size: number; used: number }[] = [];
@@ -130,6 +104,98 @@ export async function trimContextBlobCache(dir: string, maxBytes: number): Promi
     if (total > maxBytes) { await fsp.rm(e.path, { force: true }); freed += e.size; }
   }
   return freed;
+}
+
+/**
+ * The context worker (one per process, started when first needed, stopped after a minute with
+ * nothing to do: a thread is ~10 MB of berthd's memory) and the files it is handling.
+ */
+let contextWorker: Worker | undefined;
+let idleTimer: NodeJS.Timeout | undefined;
+const inWorker = new Map<number, { resolve: (sha: string) => void; reject: (e: Error) => void }>();
+let nextFileId = 1;
+
+function worker(): Worker {
+  clearTimeout(idleTimer);
+  if (contextWorker) return contextWorker;
+  const w = new Worker(new URL('./context-worker.js', import.meta.url));
+  const failAll = (e: Error) => {
+    for (const p of inWorker.values()) p.reject(e);
+    inWorker.clear();
+    if (contextWorker === w) contextWorker = undefined;
+  };
+  w.on('message', (r: ContextWorkerReply) => {
+    const p = inWorker.get(r.id);
+    if (!p) return;
+    inWorker.delete(r.id);
+    if (!inWorker.size) {
+      w.unref();
+      idleTimer = setTimeout(() => { if (contextWorker === w && !inWorker.size) { contextWorker = undefined; void w.terminate(); } }, 60_000);
+      idleTimer.unref();
+    }
+    if ('error' in r) p.reject(new Error(r.error)); else p.resolve(r.sha);
+  });
+  w.on('error', failAll);
+  w.on('exit', (code) => failAll(new Error(`the build context worker exited (${code})`)));
+  w.unref();
+  contextWorker = w;
+  return w;
+}
+
+/** The chunk's memory as an ArrayBuffer of its own, to move to the worker (copied if shared). */
+function ownArrayBuffer(c: Buffer): ArrayBuffer {
+  const ab = c.buffer;
+  if (ab instanceof ArrayBuffer && c.byteOffset === 0 && c.byteLength === ab.byteLength) return ab;
+  return ab.slice(c.byteOffset, c.byteOffset + c.byteLength) as ArrayBuffer;
+}
+
+function post(w: Worker, m: ContextWorkerRequest): void {
+  if (m.kind !== 'data') { w.postMessage(m); return; }
+  try {
+    w.postMessage(m, m.chunks);
+  } catch {
+    // Memory Node will not let go of (pooled buffers): send copies.
+    w.postMessage({ ...m, chunks: m.chunks.map((ab) => ab.slice(0)) });
+  }
+}
+
+/** What fileViaWorker reads from a tar entry. */
+interface EntryData {
+  on(event: 'data', f: (c: unknown) => void): unknown;
+  once(event: 'end', f: () => void): unknown;
+  once(event: 'error', f: (e: unknown) => void): unknown;
+}
+
+/**
+ * Streams one context file to the worker, which hashes it and puts it at `abs` through the blob
+ * cache; resolves to its sha256 once it is there.
+ */
+async function fileViaWorker(entry: EntryData, cacheDir: string, mode: number, mtime: Date | undefined, abs: string): Promise<{ placed: Promise<string> }> {
+  const w = worker();
+  const id = nextFileId++;
+  let batch: ArrayBuffer[] = [];
+  let batchBytes = 0;
+  const flush = () => {
+    if (!batch.length) return;
+    post(w, { kind: 'data', id, chunks: batch });
+    batch = [];
+    batchBytes = 0;
+  };
+  await new Promise<void>((resolve, reject) => {
+    entry.once('error', (e) => { post(w, { kind: 'drop', id }); reject(e); });
+    entry.on('data', (c) => {
+      const b = c as Buffer;
+      batch.push(ownArrayBuffer(b));
+      batchBytes += b.length;
+      if (batchBytes >= 1 << 20) flush();
+    });
+    entry.once('end', resolve);
+  });
+  flush();
+  const placed = new Promise<string>((resolve, reject) => { inWorker.set(id, { resolve, reject }); });
+  w.ref();
+  post(w, { kind: 'end', id, cacheDir, mode, mtime: mtime?.getTime(), abs });
+  return { placed };
 }
 
 /**
@@ -174,12 +240,28 @@ export async function extractContext(source: Readable, dest: string, blobCache?:
   let bytes = 0;
   let files = 0;
   const hashes = new Map<string, string>();
+  // Files the worker is still putting in place, by path. Only a run of plain files is let run
+  // ahead: anything else (a directory, link, symlink, a new parent or the same path again) waits
+  // until they are all in place, so that no entry can change a path the worker is writing under.
+  // At most ~64 MB is handed over and not yet in place: the worker may be slower (writing new
+  // files to disk) than the context arrives.
+  const placing = new Map<string, Promise<void>>();
+  let placingBytes = 0;
+  const settle = async () => {
+    const all = [...placing.values()];
+    placing.clear();
+    placingBytes = 0;
+    await Promise.all(all);
+  };
   const work = (async () => {
     for await (const entry of extract) {
       const h = entry.header;
       const rel = contextEntryPath(h.name);
       if (rel === '') { entry.resume(); continue; }
-      await ensureDirs(dest, posix.dirname(rel) === '.' ? '' : posix.dirname(rel), known);
+      const parent = posix.dirname(rel) === '.' ? '' : posix.dirname(rel);
+      const plainFile = (h.type === 'file' || h.type === 'contiguous-file') && blobCache !== undefined && (h.size ?? 0) <= blobCache.maxFileBytes;
+      if (placing.size && (!plainFile || placing.has(rel) || (parent !== '' && !known.has(parent)) || placingBytes > 64 << 20)) await settle();
+      await ensureDirs(dest, parent, known);
       const abs = join(dest, rel);
       const mode = (h.mode ?? 0o644) & 0o777;
       switch (h.type) {
@@ -196,18 +278,13 @@ export async function extractContext(source: Readable, dest: string, blobCache?:
           await clearPath(abs);
           known.delete(rel);
           // Hashed on the way in, so the cache never has to read the context a second time.
-          const hasher = createHash('sha256');
-          if (blobCache && (h.size ?? 0) <= blobCache.maxFileBytes) {
-            const chunks: Buffer[] = [];
-            await new Promise<void>((resolve, reject) => {
-              entry.on('data', (c) => { hasher.update(c as Buffer); chunks.push(c as Buffer); });
-              entry.once('end', resolve);
-              entry.once('error', reject);
-            });
-            const sha = hasher.digest('hex');
-            hashes.set(rel, sha);
-            await writeViaBlobCache(blobCache, chunks, sha, mode, h.mtime, abs);
+          if (plainFile && blobCache) {
+            const placed = (await fileViaWorker(entry, blobCache.dir, mode, h.mtime, abs)).placed.then((sha) => { hashes.set(rel, sha); });
+            placed.catch(() => undefined);
+            placing.set(rel, placed);
+            placingBytes += h.size ?? 0;
           } else {
+            const hasher = createHash('sha256');
             const tap = new Transform({ transform(c: Buffer, _e, cb) { hasher.update(c); cb(null, c); } });
             await pipeline(entry, tap, createWriteStream(abs, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 }));
             hashes.set(rel, hasher.digest('hex'));
@@ -246,6 +323,7 @@ export async function extractContext(source: Readable, dest: string, blobCache?:
           entry.resume();
       }
     }
+    await settle();
   })().catch((e: unknown) => { extract.destroy(e as Error); throw e; });
   await Promise.all([pump(plain, extract), work]);
   for (let i = dirs.length - 1; i >= 0; i--) {

@@ -2,7 +2,7 @@
 // outside the context directory (CVE-2014-6407-style tar tricks, symlink breakouts).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, existsSync, symlinkSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, symlinkSync, mkdirSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -72,4 +72,22 @@ test('copy-symlink-escape: COPY through a symlink pointing outside the context i
   symlinkSync('../../../../bin/busybox', join(rootfs, 'climb'));
   assert.equal(await resolveInRoot(rootfs, 'bin/sh', false, 'bin/sh'), 'bin/busybox');
   assert.equal(await resolveInRoot(rootfs, 'climb', false, 'climb'), 'bin/busybox');
+});
+
+test('context-symlink-swap-blobcache: files still being placed by the worker are never written through a swapped-in symlink', async () => {
+  const base = tmp();
+  const outside = join(base, 'outside');
+  mkdirSync(outside);
+  const dest = join(base, 'ctx');
+  mkdirSync(dest);
+  const cache = { dir: join(base, 'blobs'), maxFileBytes: 16 << 20 };
+  mkdirSync(cache.dir);
+  const big = 'x'.repeat(3 << 20);
+  await assert.rejects(extractContext(Readable.from([await makeTar([
+    { name: 'd/a', data: big },
+    { name: 'd/b', data: big },
+    { name: 'd', type: 'symlink', linkname: outside },
+    { name: 'd/c', data: 'x' },
+  ])]), dest, cache), /a parent directory is a symlink/);
+  assert.deepEqual(readdirSync(outside), []);
 });
