@@ -44,7 +44,8 @@ export function peekBytes(source: Readable, n: number): Promise<{ head: Buffer; 
  * Writes bytes [start, end] of the file at `path` to `out` through a few buffers that are reused:
  * while some are being written the next chunk is read into another, so that the socket always
  * has data queued and its reader never waits. (A file stream allocates a new buffer for every
- * read, and waits for each write to drain before reading on.)
+ * read, and waits for each write to drain before reading on.) `out` must be done with a chunk
+ * when its write calls back, as a socket is (the bytes are in the kernel by then).
  */
 export async function sendFileRange(path: string, start: number, end: number, out: Writable, chunkSize = 1 << 20, buffers = 4): Promise<void> {
   const fh = await open(path, 'r');
