@@ -237,11 +237,12 @@ async function main(): Promise<void> {
     const ITER = Number(process.env.ITERATIONS ?? 5);
     type Row = { push: number; pull: number; rps: number; p50: number; p99: number; rssBefore: number; rssPeak: number; upSecs: number; quartiles: number[] };
     const results = new Map<string, Row>();
-    // Interleave the servers run by run, so load from elsewhere on the machine hits both alike.
+    // Interleave the servers run by run, so load from elsewhere on the machine hits both alike,
+    // and swap which goes first each run (each run follows the other server's 200 MB delete).
     const pushes = new Map<string, number[]>();
     const pulls = new Map<string, number[]>();
     for (let i = 0; i < ITER; i++) {
-      for (const [name, start] of starters) {
+      for (const [name, start] of i % 2 ? [...starters].reverse() : starters) {
         process.stderr.write(`${name}: skopeo push/pull run ${i + 1}/${ITER}...\n`);
         const r = await pushPullOnce(start, work, img.dir, i);
         pushes.set(name, [...(pushes.get(name) ?? []), r.push]);
