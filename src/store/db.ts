@@ -12,7 +12,28 @@ export function openDatabase(file: string): Db {
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  memoizeStatements(db);
   return db;
+}
+
+/**
+ * Makes `db.prepare(sql)` compile each SQL text once: the parts say `db.prepare(...)` where they
+ * use it, and compiling is most of the cost of a one-row query (~0.1 ms each, several per API
+ * request). No part changes a statement's modes (pluck, raw, expand), so sharing one is safe.
+ */
+function memoizeStatements(db: Db): void {
+  const compile = db.prepare.bind(db);
+  const cache = new Map<string, Database.Statement>();
+  db.prepare = ((sql: string) => {
+    let s = cache.get(sql);
+    if (!s) {
+      // SQL built at run time would grow this without end; such texts are few, but bound it.
+      if (cache.size >= 1000) cache.clear();
+      s = compile(sql);
+      cache.set(sql, s);
+    }
+    return s;
+  }) as Db['prepare'];
 }
 
 /**
