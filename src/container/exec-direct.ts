@@ -45,7 +45,7 @@ export interface DirectExecStart {
 }
 
 /** crun's words when it could not exec the process (it then exits 255 having run nothing). */
-const RUNTIME_ERROR = /executable file `[^`]*` not found|open executable|exec(?:ve)? [`'"]?[^ ]*[`'"]?: (?:No such file|Permission denied)|^(?:crun|runc): /m;
+const RUNTIME_ERROR = /executable file `[^`]*` not found|open executable|exec(?:ve)? [`'"]?[^ ]*[`'"]?: (?:No such file|Permission denied)|^chdir |^(?:crun|runc): /m;
 
 const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 };
 
@@ -139,7 +139,8 @@ function follow(child: ChildProcess, o: DirectExecOptions, s: DirectExecStart): 
   child.once('close', (code, signal) => {
     let status = code ?? (signal ? 128 + (SIGNAL_NUMBERS[signal] ?? 0) : 126);
     if (errText && status === 255) {
-      status = /not found|No such file/.test(errText) ? 127 : 126;
+      // As moby: 127 when the command is missing, 126 for anything else that kept it from running.
+      status = !/chdir/.test(errText) && /not found|No such file/.test(errText) ? 127 : 126;
       const msg = runtimeErrorMessage(errText, 'exec');
       sink?.output('stdout', Buffer.from(`${msg}\r\n`));
     } else if (errText && o.attachStderr) {

@@ -162,6 +162,19 @@ export class ExecService {
     return { dir, specFile, spec, proc };
   }
 
+  /** Builds what an exec needs to start; if that fails (unknown user...) the exec ends with 126, as in moby. */
+  private specOrFail<T>(e: ExecRecord, make: () => T): T {
+    try {
+      return make();
+    } catch (err) {
+      e.exitCode = 126;
+      const dir = this.dirs.get(e.id);
+      if (dir) rmSync(dir, { recursive: true, force: true });
+      this.dirs.delete(e.id);
+      throw err;
+    }
+  }
+
   private isDirectAttached(e: ExecRecord): boolean {
     return e.config.Tty !== true && (e.config.AttachStdout === true || e.config.AttachStderr === true);
   }
@@ -274,7 +287,7 @@ export class ExecService {
     if (e.config.Tty !== true) {
       const who = { image: c.imageName, name: c.name, execID: id };
       const attached = !opts.detach && opts.sink !== undefined;
-      const options = prepared?.options ?? this.directOptions(e, c);
+      const options = prepared?.options ?? this.specOrFail(e, () => this.directOptions(e, c));
       return startDirectExec(options, {
         sink: attached ? opts.sink : undefined,
         onStart: (pid) => {
@@ -290,7 +303,7 @@ export class ExecService {
     }
     const rt = this.containers.runtimeFor(c);
     const { conmon, runtimePath, runtimeEnv, runtimeRoot, socketDir } = rt.conmonArgs();
-    const { dir, specFile, proc } = this.writeProcessSpec(e, c);
+    const { dir, specFile, proc } = this.specOrFail(e, () => this.writeProcessSpec(e, c));
 
     const attach = !opts.detach && opts.sink !== undefined;
     const stdin = attach && e.config.AttachStdin === true;

@@ -60,6 +60,8 @@ export function runtimeErrorMessage(raw: string, phase: 'create' | 'exec' = 'cre
     : 'failed to create task for container: OCI runtime create failed: unable to start container process';
   const notFound = /executable file [`']?([^`'\s]+)[`']? not found/.exec(text);
   if (notFound) return `${prefix}: exec: "${notFound[1]}": executable file not found in $PATH: unknown`;
+  const chdir = /chdir [`'"]?([^`'"\s:]*)[`'"]?: (.*)$/m.exec(text);
+  if (chdir) return `${prefix}: chdir to cwd ("${chdir[1]}") set in config.json failed: ${chdir[2].toLowerCase()}: unknown`;
   const noEnt = /open executable: No such file or directory|exec(?:ve)? [`']?([^`'\s:]*)[`']?: No such file or directory/i.exec(text);
   if (noEnt) return `${prefix}: exec: ${noEnt[1] ? `"${noEnt[1]}"` : ''}: no such file or directory: unknown`;
   if (/Permission denied/i.test(text)) return `${prefix}: ${text.toLowerCase()}: permission denied: unknown`;

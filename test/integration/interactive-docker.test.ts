@@ -35,6 +35,20 @@ test('exec: ps sees only the container, -u 1000, exit codes, env and workdir', (
   assert.equal(det.code, 0, det.stderr);
 });
 
+test('exec that cannot start: a missing workdir or user ends with 126 and Docker\'s words', () => {
+  assert.equal(docker(d, ['run', '-d', '--name', 'nostart', 'busybox', 'sleep', '600']).code, 0);
+  try {
+    const wd = docker(d, ['exec', '-w', '/nonexist', 'nostart', 'true']);
+    assert.equal(wd.code, 126);
+    assert.match(wd.stdout + wd.stderr, /OCI runtime exec failed: exec failed: unable to start container process: chdir to cwd \("\/nonexist"\) set in config.json failed: no such file or directory/);
+    const user = docker(d, ['exec', '-u', 'nosuchuser', 'nostart', 'true']);
+    assert.equal(user.code, 126);
+    assert.match(user.stdout + user.stderr, /unable to find user nosuchuser: no matching entries in passwd file/);
+  } finally {
+    docker(d, ['rm', '-f', 'nostart']);
+  }
+});
+
 test('exec into a stopped container is 409 with Docker\'s message; resize of an unknown exec is 404', async () => {
   assert.equal(docker(d, ['create', '--name', 'stopped', 'busybox', 'true']).code, 0);
   const r = docker(d, ['exec', 'stopped', 'true']);
