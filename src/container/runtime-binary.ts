@@ -10,7 +10,7 @@
 // is ever left in the mount table. Writing through it fails with EROFS, which is the protection
 // the copy gave.
 import { spawnSync } from 'node:child_process';
-import { closeSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface RuntimeBinary {
@@ -33,6 +33,12 @@ function run(cmd: string, args: string[]): void {
  */
 export function sealedRuntimeBinary(path: string, scratchDir: string): { binary: RuntimeBinary; fallback?: string } {
   const plain = { execPath: path, env: process.env };
+  // A berthd killed between its mount and its detach left one behind: take it away.
+  for (const name of readdirSync(scratchDir)) {
+    if (!name.startsWith('.runtime-ro-') || name.startsWith(`.runtime-ro-${process.pid}-`)) continue;
+    spawnSync('umount', ['-l', join(scratchDir, name)], { stdio: 'ignore' });
+    rmSync(join(scratchDir, name), { force: true });
+  }
   const target = join(scratchDir, `.runtime-ro-${process.pid}-${path.replace(/\W+/g, '_')}`);
   let fd: number | undefined;
   let mounted = false;
