@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { SystemError } from '../errors.js';
 import type { AttachSink, AttachSession } from './service.js';
-import { runtimeErrorMessage } from './runtime.js';
+import { runtimeErrorMessage, startFailureExitCode } from './runtime.js';
 
 /** How a container's runtime is executed (from ConmonArgs). */
 export interface RuntimeCall {
@@ -139,9 +139,8 @@ function follow(child: ChildProcess, o: DirectExecOptions, s: DirectExecStart): 
   child.once('close', (code, signal) => {
     let status = code ?? (signal ? 128 + (SIGNAL_NUMBERS[signal] ?? 0) : 126);
     if (errText && status === 255) {
-      // As moby: 127 when the command is missing, 126 for anything else that kept it from running.
-      status = !/chdir/.test(errText) && /not found|No such file/.test(errText) ? 127 : 126;
       const msg = runtimeErrorMessage(errText, 'exec');
+      status = startFailureExitCode(msg);
       sink?.output('stdout', Buffer.from(`${msg}\r\n`));
     } else if (errText && o.attachStderr) {
       sink?.output('stderr', Buffer.from(errText));

@@ -68,6 +68,15 @@ export function runtimeErrorMessage(raw: string, phase: 'create' | 'exec' = 'cre
   return `OCI runtime ${phase} failed: ${text}`;
 }
 
+/**
+ * moby's exit code for a process the runtime could not start, from runtimeErrorMessage's words:
+ * 127 when its command is missing, 126 when it is there but cannot be run (or anything else
+ * kept it from running, such as a missing working directory).
+ */
+export function startFailureExitCode(message: string): 126 | 127 {
+  return /exec: (?:"[^"]*")?: (?:executable file not found|no such file or directory)/.test(message) ? 127 : 126;
+}
+
 function run(bin: RuntimeBinary, name: string, args: string[], timeoutMs = 30_000): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(bin.execPath, args, { timeout: timeoutMs, maxBuffer: 16 << 20, env: bin.env }, (err, stdout, stderr) => {
