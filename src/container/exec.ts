@@ -126,7 +126,6 @@ export class ExecService {
         if (ready < Math.min(pending, MAX_WAITERS_PER_CONTAINER)) this.addWaiter(c, stdin);
       } catch (err) {
         // Start does the same work again and reports what fails there.
-        this.dirs.delete(id);
         this.log(`exec ${id.slice(0, 12)}: not prepared: ${(err as Error).message}`);
       }
     });
@@ -136,9 +135,6 @@ export class ExecService {
 
   /** Writes the exec's OCI process spec into its own dir under the exec root. */
   private writeProcessSpec(e: ExecRecord, c: ContainerRecord): { dir: string; specFile: string; spec: string; proc: OciSpec['process'] } {
-    const dir = join(this.execRoot, 'execs', e.id.slice(0, 16));
-    mkdirSync(dir, { recursive: true });
-    this.dirs.set(e.id, dir);
     const bundleSpec = JSON.parse(readFileSync(join(this.containers.containerDir(c.id), 'config.json'), 'utf8')) as OciSpec;
     const proc = { ...bundleSpec.process };
     const rootfs = rootfsDirs(this.containers.containerDir(c.id)).merged;
@@ -156,6 +152,10 @@ export class ExecService {
     if (e.config.Privileged) proc.capabilities = { bounding: ALL_CAPS, effective: ALL_CAPS, permitted: ALL_CAPS, inheritable: [], ambient: [] };
     if (e.config.ConsoleSize && e.config.ConsoleSize[0] > 0) proc.consoleSize = { height: e.config.ConsoleSize[0], width: e.config.ConsoleSize[1] };
     else delete proc.consoleSize;
+    // The dir is made only once the spec could be built (an unknown user fails above).
+    const dir = join(this.execRoot, 'execs', e.id.slice(0, 16));
+    mkdirSync(dir, { recursive: true });
+    this.dirs.set(e.id, dir);
     const specFile = join(dir, 'process.json');
     const spec = JSON.stringify(proc);
     writeFileSync(specFile, spec);
@@ -168,9 +168,6 @@ export class ExecService {
       return make();
     } catch (err) {
       e.exitCode = 126;
-      const dir = this.dirs.get(e.id);
-      if (dir) rmSync(dir, { recursive: true, force: true });
-      this.dirs.delete(e.id);
       throw err;
     }
   }

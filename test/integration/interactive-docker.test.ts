@@ -35,7 +35,7 @@ test('exec: ps sees only the container, -u 1000, exit codes, env and workdir', (
   assert.equal(det.code, 0, det.stderr);
 });
 
-test('exec that cannot start: a missing workdir or user ends with 126 and Docker\'s words', () => {
+test('exec that cannot start: a missing workdir or user ends with 126 and Docker\'s words', async () => {
   assert.equal(docker(d, ['run', '-d', '--name', 'nostart', 'busybox', 'sleep', '600']).code, 0);
   try {
     const wd = docker(d, ['exec', '-w', '/nonexist', 'nostart', 'true']);
@@ -44,6 +44,9 @@ test('exec that cannot start: a missing workdir or user ends with 126 and Docker
     const user = docker(d, ['exec', '-u', 'nosuchuser', 'nostart', 'true']);
     assert.equal(user.code, 126);
     assert.match(user.stdout + user.stderr, /unable to find user nosuchuser: no matching entries in passwd file/);
+    // Neither left its exec dir behind.
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(existsSync(join(d.execRoot, 'execs')) ? readdirSync(join(d.execRoot, 'execs')) : [], []);
   } finally {
     docker(d, ['rm', '-f', 'nostart']);
   }
