@@ -104,6 +104,65 @@ export class ExecWaiter {
   }
 }
 
+/** Waiters a container may have of one kind at once (several execs created before any starts). */
+const MAX_WAITERS = 4;
+
+/**
+ * The waiters of every container, by container and kind (stdin attached or not). `callFor`
+ * says how to run a container's runtime, or undefined when it is not running.
+ */
+export class ExecWaiters {
+  private readonly byContainer = new Map<string, ExecWaiter[]>();
+
+  constructor(private readonly callFor: (containerId: string) => RuntimeCall | undefined, private readonly log: (l: string) => void) {}
+
+  private count(containerId: string, stdin: boolean): number {
+    return (this.byContainer.get(containerId) ?? []).filter((w) => w.stdin === stdin).length;
+  }
+
+  /** Starts waiters until the container has `wanted` of this kind (at most MAX_WAITERS). */
+  ensure(containerId: string, stdin: boolean, wanted: number): void {
+    while (this.count(containerId, stdin) < Math.min(wanted, MAX_WAITERS)) {
+      const call = this.callFor(containerId);
+      if (!call) return;
+      let list = this.byContainer.get(containerId);
+      if (!list) { list = []; this.byContainer.set(containerId, list); }
+      const w: ExecWaiter = new ExecWaiter(call, stdin, () => this.remove(containerId, w));
+      list.push(w);
+    }
+  }
+
+  /** After an attached exec ended: a waiter for the next one, once the client had its answers. */
+  refill(containerId: string, stdin: boolean): void {
+    setTimeout(() => {
+      try { this.ensure(containerId, stdin, 1); } catch (err) { this.log(`exec waiter for ${containerId.slice(0, 12)}: ${(err as Error).message}`); }
+    }, 10).unref();
+  }
+
+  take(containerId: string, stdin: boolean): ExecWaiter | undefined {
+    const list = this.byContainer.get(containerId);
+    const i = list ? list.findIndex((w) => w.stdin === stdin) : -1;
+    if (!list || i < 0) return undefined;
+    const [w] = list.splice(i, 1);
+    if (!list.length) this.byContainer.delete(containerId);
+    return w;
+  }
+
+  /** Lets all of a container's waiters go (it stopped, or is gone). */
+  drop(containerId: string): void {
+    for (const w of this.byContainer.get(containerId) ?? []) w.discard();
+    this.byContainer.delete(containerId);
+  }
+
+  private remove(containerId: string, w: ExecWaiter): void {
+    const list = this.byContainer.get(containerId);
+    if (!list) return;
+    const i = list.indexOf(w);
+    if (i >= 0) list.splice(i, 1);
+    if (!list.length) this.byContainer.delete(containerId);
+  }
+}
+
 /** Starts an exec, attached through a waiter when one is given and still there. */
 export async function startDirectExec(o: DirectExecOptions, s: DirectExecStart, waiter?: ExecWaiter): Promise<AttachSession | undefined> {
   const attached = s.sink !== undefined;

@@ -12,7 +12,7 @@ import type { EventBus } from '../daemon/events.js';
 import { ALL_CAPS, OciSpec, resolveUser } from './spec.js';
 import { rootfsDirs } from './rootfs.js';
 import { parseSyncMessage, runtimeErrorMessage } from './runtime.js';
-import { ExecWaiter, startDirectExec } from './exec-direct.js';
+import { ExecWaiters, startDirectExec } from './exec-direct.js';
 import type { DirectExecOptions } from './exec-direct.js';
 import type { ContainerRecord } from './types.js';
 
@@ -76,19 +76,22 @@ function lineReader(stream: Readable): () => Promise<string | undefined> {
   });
 }
 
-/** Waiters a container may have at once (several execs created before any is started). */
-const MAX_WAITERS_PER_CONTAINER = 4;
-
 export class ExecService {
   private readonly execs = new Map<string, ExecRecord>();
   private readonly dirs = new Map<string, string>();
   /** Attached execs whose spec was written at create, by exec ID (dropped if not started in 30 s). */
   private readonly prepared = new Map<string, { options: DirectExecOptions; timer: NodeJS.Timeout }>();
-  /** Waiters ready for the next attached exec, by container ID (see exec-direct.ts). */
-  private readonly waiters = new Map<string, ExecWaiter[]>();
+  /** Waiters ready for the next attached exec (see exec-direct.ts). */
+  private readonly waiters: ExecWaiters;
 
   constructor(readonly containers: ContainerService, readonly events: EventBus, readonly execRoot: string, readonly log: (l: string) => void) {
-    containers.addHooks({ release: async (c) => { this.dropWaiters(c.id); } });
+    this.waiters = new ExecWaiters((id) => {
+      const c = containers.tryGet(id);
+      if (!c?.state.Running) return undefined;
+      const { runtimePath, runtimeEnv, runtimeRoot } = containers.runtimeFor(c).conmonArgs();
+      return { runtimePath, runtimeEnv, runtimeRoot, containerId: c.id };
+    }, log);
+    containers.addHooks({ release: async (c) => { this.waiters.drop(c.id); } });
   }
 
   idsFor(containerId: string): string[] | null {
@@ -105,7 +108,7 @@ export class ExecService {
       if (this.containers.tryGet(old.containerId)) continue;
       this.execs.delete(old.id);
       this.dropPrepared(old.id);
-      this.dropWaiters(old.containerId);
+      this.waiters.drop(old.containerId);
     }
     const id = newId();
     const e: ExecRecord = { id, containerId: c.id, config, running: false, exitCode: null, pid: 0, started: false };
@@ -122,8 +125,7 @@ export class ExecService {
         this.prepared.set(id, { options, timer });
         const stdin = options.attachStdin;
         const pending = [...this.prepared.values()].filter((p) => p.options.containerId === c.id && p.options.attachStdin === stdin).length;
-        const ready = (this.waiters.get(c.id) ?? []).filter((w) => w.stdin === stdin).length;
-        if (ready < Math.min(pending, MAX_WAITERS_PER_CONTAINER)) this.addWaiter(c, stdin);
+        this.waiters.ensure(c.id, stdin, pending);
       } catch (err) {
         // Start does the same work again and reports what fails there.
         this.log(`exec ${id.slice(0, 12)}: not prepared: ${(err as Error).message}`);
@@ -185,45 +187,6 @@ export class ExecService {
     this.dirs.delete(id);
   }
 
-  private addWaiter(c: ContainerRecord, stdin: boolean): void {
-    const { runtimePath, runtimeEnv, runtimeRoot } = this.containers.runtimeFor(c).conmonArgs();
-    const list = this.waiters.get(c.id) ?? [];
-    this.waiters.set(c.id, list);
-    const w: ExecWaiter = new ExecWaiter({ runtimePath, runtimeEnv, runtimeRoot, containerId: c.id }, stdin, () => this.removeWaiter(c.id, w));
-    list.push(w);
-  }
-
-  private removeWaiter(containerId: string, w: ExecWaiter): void {
-    const list = this.waiters.get(containerId);
-    if (!list) return;
-    const i = list.indexOf(w);
-    if (i >= 0) list.splice(i, 1);
-    if (!list.length) this.waiters.delete(containerId);
-  }
-
-  private takeWaiter(containerId: string, stdin: boolean): ExecWaiter | undefined {
-    const list = this.waiters.get(containerId);
-    const i = list ? list.findIndex((w) => w.stdin === stdin) : -1;
-    if (!list || i < 0) return undefined;
-    const [w] = list.splice(i, 1);
-    if (!list.length) this.waiters.delete(containerId);
-    return w;
-  }
-
-  private dropWaiters(containerId: string): void {
-    for (const w of this.waiters.get(containerId) ?? []) w.discard();
-    this.waiters.delete(containerId);
-  }
-
-  /** After an attached exec ended: a waiter for the next one, once the client had its answers. */
-  private refillWaiter(containerId: string, stdin: boolean): void {
-    setTimeout(() => {
-      const c = this.containers.tryGet(containerId);
-      if (!c?.state.Running || this.waiters.get(containerId)?.some((w) => w.stdin === stdin)) return;
-      try { this.addWaiter(c, stdin); } catch (err) { this.log(`exec waiter for ${containerId.slice(0, 12)}: ${(err as Error).message}`); }
-    }, 10).unref();
-  }
-
   private directOptions(e: ExecRecord, c: ContainerRecord): DirectExecOptions {
     const { runtimePath, runtimeEnv, runtimeRoot } = this.containers.runtimeFor(c).conmonArgs();
     const { dir, specFile, spec } = this.writeProcessSpec(e, c);
@@ -252,7 +215,7 @@ export class ExecService {
 
   forgetContainer(containerId: string): void {
     for (const e of this.execs.values()) if (e.containerId === containerId) { this.execs.delete(e.id); this.dropPrepared(e.id); }
-    this.dropWaiters(containerId);
+    this.waiters.drop(containerId);
   }
 
   async resize(id: string, height: number, width: number): Promise<void> {
@@ -275,7 +238,7 @@ export class ExecService {
     const c = this.containers.tryGet(e.containerId);
     if (!c?.state.Running) {
       this.dropPrepared(id);
-      this.dropWaiters(e.containerId);
+      this.waiters.drop(e.containerId);
       throw new ConflictError(`container ${e.containerId} is not running`);
     }
     const prepared = this.prepared.get(id);
@@ -294,9 +257,9 @@ export class ExecService {
         onExit: (code) => {
           e.exitCode = code; e.running = false; this.dirs.delete(id);
           this.events.emit('container', 'exec_die', c.id, { ...who, exitCode: String(code) });
-          if (attached) this.refillWaiter(c.id, options.attachStdin);
+          if (attached) this.waiters.refill(c.id, options.attachStdin);
         },
-      }, attached ? this.takeWaiter(c.id, options.attachStdin) : undefined);
+      }, attached ? this.waiters.take(c.id, options.attachStdin) : undefined);
     }
     const rt = this.containers.runtimeFor(c);
     const { conmon, runtimePath, runtimeEnv, runtimeRoot, socketDir } = rt.conmonArgs();
