@@ -70,7 +70,6 @@ export interface ExtractResult {
   hashes: Map<string, string>;
 }
 
-/** Unpacks a build context into `dest` (an existing empty directory). */
 /**
  * Where unchanged context files are kept between builds: a file whose content, mode and mtime
  * were seen before is hard-linked from here instead of written again, so re-sending an
@@ -221,6 +220,10 @@ function pump(plain: Readable, extract: ReturnType<typeof tar.extract>): Promise
   });
 }
 
+/**
+ * Unpacks a build context into `dest` (an existing empty directory), hashing every regular file;
+ * with a blob cache, files up to its size limit are hashed and placed by the context worker.
+ */
 export async function extractContext(source: Readable, dest: string, blobCache?: ContextBlobCache): Promise<ExtractResult> {
   // Contexts are plain tar unless the client compressed them (docker build --compress).
   let { head, stream: plain } = await peekBytes(source, 512);
