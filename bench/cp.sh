@@ -26,7 +26,7 @@ el() { python3 -c "print(f'{$2 - $1:.2f}')"; }
 # whose order alternates, each after a sync and timed up to its own sync, so that neither pays
 # for the other's writeback (this VM's ext4 is mounted with discard, and a run that follows a
 # big delete is slower whoever makes it).
-best() { python3 -c "import sys, statistics; print(statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }
+median() { python3 -c "import sys, statistics; print(statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }
 TX=(); BC=(); DC=()
 $B run -d --name bench-cp --network none busybox sleep 3600 >/dev/null
 tar_x() {
@@ -42,7 +42,7 @@ berth_cp() {
 for i in 1 2 3 4 5; do
   if [ $((i % 2)) = 1 ]; then tar_x "$i"; berth_cp "$i"; else berth_cp "$i"; tar_x "$i"; fi
 done
-T=$(best "${TX[@]}"); BB=$(best "${BC[@]}")
+T=$(median "${TX[@]}"); BB=$(median "${BC[@]}")
 echo "tar -x (200 MB):          median ${T} s   (runs: ${TX[*]})"
 echo "berthd docker cp (200 MB): median ${BB} s   (runs: ${BC[*]})"
 python3 -c "print(f'ratio berth cp / tar -x: {$BB/$T:.2f}x (target <= 1.5x)')"
@@ -53,7 +53,7 @@ if [ -S /var/run/docker.sock ] && $R info >/dev/null 2>&1; then
     t0=$(now); $R cp "$W/src/data" "bench-cp-$$:/dst$i/"; sync; t1=$(now); DC+=("$(el "$t0" "$t1")")
     $R exec "bench-cp-$$" rm -rf "/dst$i"
   done
-  DD=$(best "${DC[@]}")
+  DD=$(median "${DC[@]}")
   echo "dockerd docker cp (200 MB): median ${DD} s   (runs: ${DC[*]})"
   python3 -c "print(f'ratio berth/dockerd: {$BB/$DD:.2f}x')"
 fi
