@@ -14,6 +14,16 @@ const dirs: string[] = [];
 after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
 const tmp = () => { const d = mkdtempSync(join(tmpdir(), 'berth-esc-')); dirs.push(d); return d; };
 
+/** A context dir and, beside it, a dir outside it that nothing may reach. */
+function ctxBesideOutside(): { base: string; outside: string; dest: string } {
+  const base = tmp();
+  const outside = join(base, 'outside');
+  const dest = join(base, 'ctx');
+  mkdirSync(outside);
+  mkdirSync(dest);
+  return { base, outside, dest };
+}
+
 async function refuses(entries: Parameters<typeof makeTar>[0], outside: string) {
   const base = tmp();
   const dest = join(base, 'ctx');
@@ -34,11 +44,7 @@ test('context-absolute-path: absolute entries are refused', async () => {
 });
 
 test('context-symlink-parent: writing through a symlinked directory is refused', async () => {
-  const base = tmp();
-  const outside = join(base, 'outside');
-  mkdirSync(outside);
-  const dest = join(base, 'ctx');
-  mkdirSync(dest);
+  const { outside, dest } = ctxBesideOutside();
   await assert.rejects(extractContext(Readable.from([await makeTar([
     { name: 'link', type: 'symlink', linkname: outside },
     { name: 'link/evil', data: 'x' },
@@ -75,11 +81,7 @@ test('copy-symlink-escape: COPY through a symlink pointing outside the context i
 });
 
 test('context-symlink-swap-blobcache: files still being placed by the worker are never written through a swapped-in symlink', async () => {
-  const base = tmp();
-  const outside = join(base, 'outside');
-  mkdirSync(outside);
-  const dest = join(base, 'ctx');
-  mkdirSync(dest);
+  const { base, outside, dest } = ctxBesideOutside();
   const cache = { dir: join(base, 'blobs'), maxFileBytes: 16 << 20 };
   mkdirSync(cache.dir);
   const big = 'x'.repeat(3 << 20);
