@@ -95,10 +95,14 @@ async function pushPullOnce(start: Starter, work: string, imgDir: string, i: num
   const s = await start(root);
   try {
     const ref = `docker://127.0.0.1:${s.port}/bench/big:v1`;
+    // Each copy starts with nothing left to write back: docker-registry does not fsync, so
+    // without this its 200 MB push is flushed ~30 s later, during whichever run comes next.
+    await run('sync', []);
     const push = await timed('skopeo', ['copy', '--dest-tls-verify=false', `oci:${imgDir}:latest`, ref]);
     // Pulled into tmpfs: the figure is the registry's and the client's, not this VM's disk (its
     // ext4 is mounted with discard, and the previous run's delete slows the next run's writes).
     const out = join(existsSync('/dev/shm') ? '/dev/shm' : work, `berth-regbench-pulled-${s.name}-${process.pid}-${i}`);
+    await run('sync', []);
     const pull = await timed('skopeo', ['copy', '--src-tls-verify=false', ref, `dir:${out}`]);
     rmSync(out, { recursive: true, force: true });
     return { push, pull };
