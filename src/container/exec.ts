@@ -213,6 +213,36 @@ export class ExecService {
     };
   }
 
+  /** Forgets a finished exec (health probes, which nobody inspects, would otherwise pile up). */
+  remove(id: string): void {
+    const e = this.execs.get(id);
+    if (!e || e.running) return;
+    this.execs.delete(id);
+    this.dropPrepared(id);
+  }
+
+  /**
+   * Kills a running exec's process and what it started (a health probe past its timeout: `sh -c`
+   * and its children). The runtime's `exec` is their ancestor and waits for the process, so the
+   * exec then ends as any killed process does.
+   */
+  kill(id: string): void {
+    const e = this.execs.get(id);
+    if (!e?.running || e.pid <= 0) return;
+    const tree: number[] = [];
+    const walk = (pid: number): void => {
+      let children: string[] = [];
+      try {
+        children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+      } catch { /* already gone */ }
+      for (const c of children) { tree.push(Number(c)); walk(Number(c)); }
+    };
+    walk(e.pid);
+    for (const pid of tree) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+  }
+
   forgetContainer(containerId: string): void {
     for (const e of this.execs.values()) if (e.containerId === containerId) { this.execs.delete(e.id); this.dropPrepared(e.id); }
     this.waiters.drop(containerId);

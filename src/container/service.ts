@@ -21,6 +21,7 @@ import { buildSpec, resolveUser, OciMount } from './spec.js';
 import { mountRootfs, unmountRootfs, rootfsDirs } from './rootfs.js';
 import { CgroupMode, oomKillCount, removeCgroup, cgroupPids } from './cgroups.js';
 import { readLogs, LogEntry, LogReadOptions, rotate } from './logs.js';
+import { mergeHealthcheck } from './health.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS containers (
@@ -232,7 +233,8 @@ export class ContainerService {
       .run(c.id, c.name, JSON.stringify(c));
   }
 
-  private attributes(c: ContainerRecord, extra: Record<string, string> = {}): Record<string, string> {
+  /** The attributes of this container's events: its labels, image and name. */
+  eventAttributes(c: ContainerRecord, extra: Record<string, string> = {}): Record<string, string> {
     return { ...(c.config.Labels ?? {}), image: c.imageName, name: c.name, ...extra };
   }
 
@@ -303,7 +305,7 @@ export class ContainerService {
     merged.Volumes = { ...(imageConfig.Volumes ?? {}), ...(config.Volumes ?? {}) };
     merged.StopSignal = config.StopSignal || imageConfig.StopSignal;
     if (merged.StopSignal) parseSignal(merged.StopSignal);
-    merged.Healthcheck = config.Healthcheck ?? imageConfig.Healthcheck;
+    merged.Healthcheck = mergeHealthcheck(config.Healthcheck, imageConfig.Healthcheck);
     merged.Image = body.Image;
     merged.OnBuild = null;
 
@@ -328,7 +330,7 @@ export class ContainerService {
       if (/UNIQUE/.test((e as Error).message)) throw new ConflictError(`Conflict. The container name "/${rec.name}" is already in use. You have to remove (or rename) that container to be able to reuse that name.`);
       throw e;
     }
-    this.o.events.emit('container', 'create', id, this.attributes(rec));
+    this.o.events.emit('container', 'create', id, this.eventAttributes(rec));
     return { id, warnings: [] };
   }
 
@@ -387,7 +389,7 @@ export class ContainerService {
         Pid: pid, ExitCode: 0, Error: '', StartedAt: nowIso(), FinishedAt: c.state.FinishedAt,
       };
       this.save(c);
-      this.o.events.emit('container', 'start', c.id, this.attributes(c));
+      this.o.events.emit('container', 'start', c.id, this.eventAttributes(c));
       // The container may already have exited between start and here.
       if (existsSync(exitFile)) void this.handleExit(c.id);
     } catch (e) {
@@ -479,8 +481,8 @@ export class ContainerService {
     };
     c.conmonPid = 0;
     this.save(c);
-    const attrs = this.attributes(c, { exitCode: String(code) });
-    if (oom) this.o.events.emit('container', 'oom', c.id, this.attributes(c));
+    const attrs = this.eventAttributes(c, { exitCode: String(code) });
+    if (oom) this.o.events.emit('container', 'oom', c.id, this.eventAttributes(c));
     this.o.events.emit('container', 'die', c.id, attrs);
     this.emitter.emit(`exit:${c.id}`, code);
     if (c.hostConfig.AutoRemove) {
@@ -519,7 +521,7 @@ export class ContainerService {
     if (t !== 0) {
       await this.runtimeFor(c).kill(c.id, String(parseSignal(sig))).catch(() => undefined);
       const done = t < 0 ? await exited.then(() => true) : await Promise.race([exited.then(() => true), sleep(t * 1000).then(() => false)]);
-      if (done) { this.o.events.emit('container', 'stop', c.id, this.attributes(c)); return; }
+      if (done) { this.o.events.emit('container', 'stop', c.id, this.eventAttributes(c)); return; }
     }
     await this.runtimeFor(c).kill(c.id, '9', true).catch(() => undefined);
     await Promise.race([exited, sleep(10_000)]);
@@ -527,7 +529,7 @@ export class ContainerService {
       // conmon is gone and never wrote an exit file.
       await this.markExited(c, 137, '');
     }
-    this.o.events.emit('container', 'stop', c.id, this.attributes(c));
+    this.o.events.emit('container', 'stop', c.id, this.eventAttributes(c));
   }
 
   private waitExit(id: string): Promise<void> {
@@ -540,7 +542,7 @@ export class ContainerService {
     if (!c.state.Running) throw new ConflictError(`cannot kill container: ${ref}: container ${c.id} is not running`);
     if (num === 9 || num === 15 || num === 2) this.userStopped.add(c.id);
     await this.runtimeFor(c).kill(c.id, String(num), num === 9);
-    this.o.events.emit('container', 'kill', c.id, this.attributes(c, { signal: String(num) }));
+    this.o.events.emit('container', 'kill', c.id, this.eventAttributes(c, { signal: String(num) }));
   }
 
   async restart(ref: string, timeoutSec?: number, signal?: string): Promise<void> {
@@ -548,7 +550,7 @@ export class ContainerService {
     if (c.state.Running) await this.stop(ref, timeoutSec, signal).catch((e) => { if (!(e instanceof NotModifiedError)) throw e; });
     this.userStopped.delete(c.id);
     await this.startRecord(this.get(c.id));
-    this.o.events.emit('container', 'restart', c.id, this.attributes(c));
+    this.o.events.emit('container', 'restart', c.id, this.eventAttributes(c));
   }
 
   async pause(ref: string): Promise<void> {
@@ -558,7 +560,7 @@ export class ContainerService {
     await this.runtimeFor(c).pause(c.id);
     c.state.Paused = true; c.state.Status = 'paused';
     this.save(c);
-    this.o.events.emit('container', 'pause', c.id, this.attributes(c));
+    this.o.events.emit('container', 'pause', c.id, this.eventAttributes(c));
   }
 
   async unpause(ref: string): Promise<void> {
@@ -567,7 +569,7 @@ export class ContainerService {
     await this.runtimeFor(c).resume(c.id);
     c.state.Paused = false; c.state.Status = 'running';
     this.save(c);
-    this.o.events.emit('container', 'unpause', c.id, this.attributes(c));
+    this.o.events.emit('container', 'unpause', c.id, this.eventAttributes(c));
   }
 
   // ---- wait ---------------------------------------------------------------------------------
@@ -624,7 +626,7 @@ export class ContainerService {
     this.byId.delete(c.id);
     this.lastExit.set(c.id, c.state.ExitCode);
     setTimeout(() => this.lastExit.delete(c.id), 60_000).unref();
-    this.o.events.emit('container', 'destroy', c.id, this.attributes(c));
+    this.o.events.emit('container', 'destroy', c.id, this.eventAttributes(c));
     this.emitter.emit(`removed:${c.id}`);
   }
 
@@ -638,7 +640,7 @@ export class ContainerService {
     const old = c.name;
     c.name = name;
     this.save(c);
-    this.o.events.emit('container', 'rename', c.id, this.attributes(c, { oldName: `/${old}` }));
+    this.o.events.emit('container', 'rename', c.id, this.eventAttributes(c, { oldName: `/${old}` }));
   }
 
   async prune(filter: (c: ContainerRecord) => boolean): Promise<{ deleted: string[]; reclaimed: number }> {
@@ -664,7 +666,7 @@ export class ContainerService {
     const session = new LazyAttachSession(c.config.Tty === true, c.config.Tty ? detachKeys ?? [16, 17] : undefined, () => {
       session.close();
       sink.end();
-      this.o.events.emit('container', 'detach', c.id, this.attributes(c));
+      this.o.events.emit('container', 'detach', c.id, this.eventAttributes(c));
     });
     const p: PendingAttach = { opts, sink, session };
     if (c.state.Running) {
@@ -674,7 +676,7 @@ export class ContainerService {
       list.push(p);
       this.pending.set(c.id, list);
     }
-    this.o.events.emit('container', 'attach', c.id, this.attributes(c));
+    this.o.events.emit('container', 'attach', c.id, this.eventAttributes(c));
     return session;
   }
 

@@ -116,6 +116,23 @@ export interface ContainerState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
+  /** Only for a container with a healthcheck that has been started (see health.ts). */
+  Health?: HealthState;
+}
+
+/** One probe's run (swagger HealthcheckResult). */
+export interface HealthcheckResult {
+  Start: string;
+  End: string;
+  ExitCode: number;
+  Output: string;
+}
+
+/** swagger Health: the last probes (oldest first) and what they add up to. */
+export interface HealthState {
+  Status: 'starting' | 'healthy' | 'unhealthy';
+  FailingStreak: number;
+  Log: HealthcheckResult[];
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

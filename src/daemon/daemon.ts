@@ -14,6 +14,7 @@ import { sealedRuntimeBinary } from '../container/runtime-binary.js';
 import { ConmonRuntime, OciRuntime } from '../container/runtime.js';
 import { cgroupMode, fixHybridCgroups, CgroupMode } from '../container/cgroups.js';
 import { ExecService } from '../container/exec.js';
+import { HealthMonitor } from '../container/health.js';
 import { NetworkService } from '../network/service.js';
 import { VolumeService } from '../volume/service.js';
 
@@ -57,6 +58,7 @@ export class Daemon {
   readonly events = new EventBus();
   readonly containers: ContainerService;
   readonly execs: ExecService;
+  readonly health: HealthMonitor;
   readonly networks: NetworkService;
   readonly volumes: VolumeService;
   readonly runtimes: Record<string, OciRuntime> = {};
@@ -90,6 +92,7 @@ export class Daemon {
       cgroupParent: config.cgroupParent, log,
     });
     this.execs = new ExecService(this.containers, this.events, config.execRoot, log);
+    this.health = new HealthMonitor(this.containers, this.execs, this.events, log);
     this.networks = new NetworkService({
       db: this.db, containers: this.containers, events: this.events, dataRoot: config.dataRoot, execRoot: config.execRoot, log,
       ...config.network,
@@ -108,11 +111,13 @@ export class Daemon {
       if (img) log(`created the embedded default image busybox:latest (${img.id.slice(7, 19)})`);
     }
     await d.containers.recover();
+    d.health.resume();
     await d.networks.reconcile();
     return d;
   }
 
   close(): void {
+    this.health.close();
     this.containers.close();
     this.db.close();
   }

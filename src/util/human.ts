@@ -1,5 +1,22 @@
 // Docker's human-readable durations (go-units), shared by the daemon (ps STATUS) and the CLI.
 
+/** Go's time.Duration String for nanoseconds: "500ms", "30s", "1m30s", "1h0m0s". */
+export function goDurationString(ns: number): string {
+  const sign = ns < 0 ? '-' : '';
+  let u = Math.abs(Math.round(ns));
+  if (u === 0) return '0s';
+  const frac = (x: number): string => String(Number(x.toFixed(9)));
+  if (u < 1e3) return `${sign}${u}ns`;
+  if (u < 1e6) return `${sign}${frac(u / 1e3)}µs`;
+  if (u < 1e9) return `${sign}${frac(u / 1e6)}ms`;
+  const h = Math.floor(u / 3.6e12);
+  u -= h * 3.6e12;
+  const m = Math.floor(u / 6e10);
+  u -= m * 6e10;
+  const s = `${frac(u / 1e9)}s`;
+  return `${sign}${h ? `${h}h${m}m${s}` : m ? `${m}m${s}` : s}`;
+}
+
 /** go-units HumanDuration: "Less than a second", "About a minute", "3 hours", "2 weeks". */
 export function humanDuration(ms: number): string {
   const seconds = Math.trunc(ms / 1000);

@@ -12,7 +12,9 @@ export function statusText(c: ContainerRecord, now = Date.now()): string {
   if (s.Restarting) return `Restarting (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
   if (s.Running) {
     const up = `Up ${humanDuration(now - Date.parse(s.StartedAt))}`;
-    return s.Paused ? `${up} (Paused)` : up;
+    if (s.Paused) return `${up} (Paused)`;
+    const h = s.Health?.Status;
+    return h ? `${up} (${h === 'starting' ? 'health: starting' : h})` : up;
   }
   if (s.FinishedAt.startsWith('0001-')) return 'Created';
   return `Exited (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
@@ -61,13 +63,12 @@ export function inspectContainer(d: Daemon, c: ContainerRecord, net: NetworkView
   const rd = rootfsDirs(dir);
   const lowers = c.topChainId ? d.layers.lowerDirs(c.topChainId).join(':') : '';
   const nv = net(c);
-  const health = c.config.Healthcheck?.Test && c.config.Healthcheck.Test[0] !== 'NONE' ? { Health: { Status: c.state.Running ? 'starting' : 'unhealthy', FailingStreak: 0, Log: [] } } : {};
   const out: Record<string, unknown> = {
     Id: c.id,
     Created: c.created,
     Path: c.path,
     Args: c.args,
-    State: { ...c.state, ...health },
+    State: c.state,
     Image: c.imageId,
     ResolvConfPath: c.resolvConfPath,
     HostnamePath: c.hostnamePath,

@@ -11,6 +11,7 @@ import {
   inspectContainer, summarizeContainer, defaultNetworkView, NetworkViewProvider, MountViewProvider,
 } from './container-views.js';
 import type { WaitCondition } from '../../container/service.js';
+import { healthStatus } from '../../container/health.js';
 
 export interface ContainerRouteOptions {
   network?: NetworkViewProvider;
@@ -39,6 +40,7 @@ function matchesFilters(d: Daemon, c: ContainerRecord, f: Map<string, string[]>)
   const every = (k: string, pred: (v: string) => boolean) => { const vs = f.get(k); return !vs || vs.every(pred); };
   const statuses = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
   for (const s of f.get('status') ?? []) if (!statuses.includes(s)) throw new InvalidParameterError(`invalid filter 'status=${s}'`);
+  for (const h of f.get('health') ?? []) if (!['starting', 'healthy', 'unhealthy', 'none'].includes(h)) throw new InvalidParameterError(`Unrecognised filter value for health: ${h}`);
   const ancestorOk = some('ancestor', (v) => {
     const img = d.images.tryResolve(v);
     if (!img) return false;
@@ -57,6 +59,7 @@ function matchesFilters(d: Daemon, c: ContainerRecord, f: Map<string, string[]>)
       return i < 0 ? v in labels : labels[v.slice(0, i)] === v.slice(i + 1);
     })
     && some('status', (v) => c.state.Status === v)
+    && some('health', (v) => healthStatus(c) === v)
     && ancestorOk
     && some('exited', (v) => !c.state.Running && c.state.Status === 'exited' && String(c.state.ExitCode) === v)
     && some('network', (v) => { try { return d.networks.containersOn(v).has(c.id); } catch { return false; } })
