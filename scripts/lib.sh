@@ -7,9 +7,13 @@ APT_PACKAGES="crun runc conmon busybox-static netavark aardvark-dns iptables ipr
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
+# The tests also drive Debian's docker-compose (the Python Docker SDK) against berthd.
+TEST_APT_PACKAGES="docker-compose"
+
+# Installs what is missing of APT_PACKAGES and of any packages named as arguments.
 ensure_packages() {
   local missing=""
-  for p in $APT_PACKAGES; do
+  for p in $APT_PACKAGES "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
   done
   if ! command -v node >/dev/null 2>&1; then missing="$missing nodejs npm"; fi

@@ -2,7 +2,7 @@
 # The whole test suite: unit and integration tests (real containers, real registries, the real
 # docker CLI), each test starting and stopping the daemons it needs.
 source "$(dirname "$0")/lib.sh"
-ensure_packages
+ensure_packages $TEST_APT_PACKAGES
 ensure_build
 cd "$REPO"
 bash "$REPO/scripts/sweep-test-leftovers.sh"
