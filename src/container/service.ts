@@ -518,18 +518,26 @@ export class ContainerService {
     const t = timeoutSec ?? c.config.StopTimeout ?? 10;
     const exited = this.waitExit(c.id);
     if (c.state.Paused) await this.runtimeFor(c).resume(c.id).catch(() => undefined);
+    // As moby: the stop signal goes first even with no time to act on it, and each signal sent
+    // is a kill event.
+    await this.signal(c, parseSignal(sig));
     if (t !== 0) {
-      await this.runtimeFor(c).kill(c.id, String(parseSignal(sig))).catch(() => undefined);
       const done = t < 0 ? await exited.then(() => true) : await Promise.race([exited.then(() => true), sleep(t * 1000).then(() => false)]);
       if (done) { this.o.events.emit('container', 'stop', c.id, this.eventAttributes(c)); return; }
     }
-    await this.runtimeFor(c).kill(c.id, '9', true).catch(() => undefined);
+    await this.signal(c, 9);
     await Promise.race([exited, sleep(10_000)]);
     if (this.byId.get(c.id)?.state.Running) {
       // conmon is gone and never wrote an exit file.
       await this.markExited(c, 137, '');
     }
     this.o.events.emit('container', 'stop', c.id, this.eventAttributes(c));
+  }
+
+  /** Sends a signal on the way to stopping or removing a container (it may be gone already). */
+  private async signal(c: ContainerRecord, num: number): Promise<void> {
+    await this.runtimeFor(c).kill(c.id, String(num), num === 9).catch(() => undefined);
+    this.o.events.emit('container', 'kill', c.id, this.eventAttributes(c, { signal: String(num) }));
   }
 
   private waitExit(id: string): Promise<void> {
@@ -604,7 +612,7 @@ export class ContainerService {
       }
       this.userStopped.add(c.id);
       const exited = this.waitExit(c.id);
-      await this.runtimeFor(c).kill(c.id, '9', true).catch(() => undefined);
+      await this.signal(c, 9);
       await Promise.race([exited, sleep(10_000)]);
       if (this.byId.get(c.id)?.state.Running) await this.markExited(c, 137, '');
       if (!this.byId.has(c.id)) return; // AutoRemove already did it
