@@ -3,7 +3,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # Debian packages berth runs on (and that its tests and benchmarks drive).
-APT_PACKAGES="crun runc conmon busybox-static netavark aardvark-dns iptables iproute2 python3 make g++ skopeo docker-registry apache2-utils procps zstd openssl tar"
+APT_PACKAGES="crun runc conmon tini busybox-static netavark aardvark-dns iptables iproute2 python3 make g++ skopeo docker-registry apache2-utils procps zstd openssl tar"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

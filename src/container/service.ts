@@ -119,6 +119,8 @@ export interface ContainerServiceOptions {
   defaultRuntime: string;
   cgroupMode: CgroupMode;
   cgroupParent: string;
+  /** A static init (tini) for `--init`, run as /sbin/docker-init; undefined when none is installed. */
+  initPath?: string;
   log: (line: string) => void;
   hooks?: ContainerHooks;
 }
@@ -369,9 +371,13 @@ export class ContainerService {
       writeFileSync(c.hostnamePath, `${hostname}\n`);
       writeFileSync(c.hostsPath, prep.hosts ?? defaultHosts(hostname));
       writeFileSync(c.resolvConfPath, prep.resolvConf ?? defaultResolvConf());
+      if (c.hostConfig.Init === true && !this.o.initPath) {
+        throw new SystemError('--init needs a static tini as docker-init (apt-get install tini): none is installed');
+      }
       const spec = buildSpec({
         record: c, rootfs, user, cgroupsPath: this.cgroupsPath(c.id), netnsPath: prep.netnsPath, hostNetwork: prep.hostNetwork,
         mounts: prep.mounts ?? [], cgroupV2: this.o.cgroupMode === 'v2', env: c.config.Env ?? [], rootfsPropagation: prep.rootfsPropagation,
+        initPath: c.hostConfig.Init === true ? this.o.initPath : undefined,
       });
       writeFileSync(join(dir, 'config.json'), JSON.stringify(spec));
       const stdin = c.config.OpenStdin === true;

@@ -170,7 +170,12 @@ export interface SpecInput {
   cgroupV2: boolean;
   env: string[];
   rootfsPropagation?: string;
+  /** With `--init`: this binary is mounted as /sbin/docker-init and runs the command as its child. */
+  initPath?: string;
 }
+
+/** Where `--init` puts the init in the container, as dockerd does. */
+export const INIT_DESTINATION = '/sbin/docker-init';
 
 export function buildSpec(input: SpecInput): OciSpec {
   const { record: r, user } = input;
@@ -209,6 +214,7 @@ export function buildSpec(input: SpecInput): OciSpec {
     if (!userTargets.has(dest)) mounts.push({ destination: dest, type: 'bind', source: src, options: ['rbind', 'rprivate', hc.ReadonlyRootfs ? 'ro' : 'rw'] });
   }
   mounts.push(...input.mounts);
+  if (input.initPath) mounts.push({ destination: INIT_DESTINATION, type: 'bind', source: input.initPath, options: ['rbind', 'rprivate', 'ro'] });
 
   const namespaces: { type: string; path?: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
   if (input.netnsPath) namespaces.push({ type: 'network', path: input.netnsPath });
@@ -258,7 +264,8 @@ export function buildSpec(input: SpecInput): OciSpec {
       terminal: tty,
       ...(consoleSize && tty ? { consoleSize } : {}),
       user: { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) },
-      args: [r.path, ...r.args],
+      // tini reaps the zombies of the command it runs and passes signals on to it.
+      args: input.initPath ? [INIT_DESTINATION, '--', r.path, ...r.args] : [r.path, ...r.args],
       env,
       cwd: r.config.WorkingDir || '/',
       capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] },

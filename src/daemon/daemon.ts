@@ -89,7 +89,7 @@ export class Daemon {
     this.containers = new ContainerService({
       db: this.db, dataRoot: config.dataRoot, execRoot: config.execRoot, images: this.images, events: this.events,
       runtimes: this.runtimes, defaultRuntime: config.defaultRuntime, cgroupMode: this.cgroupMode,
-      cgroupParent: config.cgroupParent, log,
+      cgroupParent: config.cgroupParent, initPath: findExecutable('tini-static') ?? findExecutable('docker-init'), log,
     });
     this.execs = new ExecService(this.containers, this.events, config.execRoot, log);
     this.health = new HealthMonitor(this.containers, this.execs, this.events, log);

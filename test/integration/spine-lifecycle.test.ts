@@ -80,3 +80,20 @@ test('log files rotate at --log-opt max-size and keep max-file files', async () 
   assert.match(docker(d, ['logs', '--tail', '1', 'rot']).stdout, /^line-3999-/);
   docker(d, ['rm', '-f', 'rot']);
 });
+
+test('--init runs the command under docker-init (tini), which reaps, forwards signals and passes the exit code on', () => {
+  const ps = docker(d, ['run', '--rm', '--init', 'busybox', 'ps', '-o', 'pid,args']);
+  assert.equal(ps.code, 0, ps.stderr);
+  assert.match(ps.stdout, /^\s*1 \/sbin\/docker-init -- ps -o pid,args$/m);
+  assert.equal(docker(d, ['run', '--rm', '--init', 'busybox', 'sh', '-c', 'exit 7']).code, 7);
+  // A shell's orphaned child is reaped by tini: no zombie is left once it exits.
+  const z = docker(d, ['run', '--rm', '--init', 'busybox', 'sh', '-c', '(sleep 0.1 &) ; sleep 0.5; ps -o stat,args | grep -c "^Z" || true']);
+  assert.equal(z.stdout.trim(), '0', z.stdout);
+  // sleep as pid 1 ignores SIGTERM and waits out the timeout; under tini it dies at once.
+  assert.equal(docker(d, ['run', '-d', '--name', 'withinit', '--init', 'busybox', 'sleep', '300']).code, 0);
+  const t = Date.now();
+  assert.equal(docker(d, ['stop', '-t', '5', 'withinit']).code, 0);
+  assert.ok(Date.now() - t < 3000, `stop took ${Date.now() - t} ms`);
+  assert.equal(docker(d, ['inspect', '-f', '{{.HostConfig.Init}} {{.Path}} {{.State.ExitCode}}', 'withinit']).stdout, 'true sleep 143\n');
+  docker(d, ['rm', 'withinit']);
+});
