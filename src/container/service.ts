@@ -17,7 +17,7 @@ import {
   ContainerRecord, ContainerCreateBody, ContainerConfig, HostConfig, initialState, ZERO_TIME, ContainerStatus,
 } from './types.js';
 import { OciRuntime, RuntimeCreateError } from './runtime.js';
-import { buildSpec, resolveUser, OciMount } from './spec.js';
+import { buildSpec, resolveUser, OciMount, validateNamespaceModes } from './spec.js';
 import { mountRootfs, unmountRootfs, rootfsDirs } from './rootfs.js';
 import { CgroupMode, oomKillCount, removeCgroup, cgroupPids } from './cgroups.js';
 import { readLogs, LogEntry, LogReadOptions, rotate } from './logs.js';
@@ -277,6 +277,7 @@ export class ContainerService {
     }
     if (hc.Memory && hc.Memory > 0 && hc.Memory < 6 * 1024 * 1024) throw new InvalidParameterError('Minimum memory limit allowed is 6MB');
     if (hc.NanoCpus && hc.NanoCpus < 0) throw new InvalidParameterError('Range of CPUs is from 0.01 to available CPUs');
+    validateNamespaceModes(hc);
 
     // Merge the image's config under the request's, as Docker's merge does.
     const merged: ContainerConfig = { ...config };
@@ -378,6 +379,8 @@ export class ContainerService {
         record: c, rootfs, user, cgroupsPath: this.cgroupsPath(c.id), netnsPath: prep.netnsPath, hostNetwork: prep.hostNetwork,
         mounts: prep.mounts ?? [], cgroupV2: this.o.cgroupMode === 'v2', env: c.config.Env ?? [], rootfsPropagation: prep.rootfsPropagation,
         initPath: c.hostConfig.Init === true ? this.o.initPath : undefined,
+        pidNamespacePath: this.joinedNamespace(c.hostConfig.PidMode, 'pid'),
+        ipcNamespacePath: this.joinedNamespace(c.hostConfig.IpcMode, 'ipc'),
       });
       writeFileSync(join(dir, 'config.json'), JSON.stringify(spec));
       const stdin = c.config.OpenStdin === true;
@@ -538,6 +541,14 @@ export class ContainerService {
       await this.markExited(c, 137, '');
     }
     this.o.events.emit('container', 'stop', c.id, this.eventAttributes(c));
+  }
+
+  /** For --pid/--ipc container:<name>: the namespace of that (running) container's process. */
+  private joinedNamespace(mode: string | undefined, kind: 'pid' | 'ipc'): string | undefined {
+    if (!mode?.startsWith('container:')) return undefined;
+    const other = this.get(mode.slice('container:'.length));
+    if (!other.state.Running || other.state.Pid <= 0) throw new ConflictError(`cannot join ${kind.toUpperCase()} of a non running container: ${other.id}`);
+    return `/proc/${other.state.Pid}/ns/${kind}`;
   }
 
   /** Sends a signal on the way to stopping or removing a container (it may be gone already). */

@@ -1,10 +1,11 @@
 // Builds the OCI runtime spec (config.json) for a container with Docker's defaults:
 // capabilities, masked and read-only /proc paths, device rules, /dev, /dev/shm, /dev/pts.
-import { readFileSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, statSync, type BigIntStats } from 'node:fs';
+import { join } from 'node:path';
 import { InvalidParameterError } from '../errors.js';
 import { secureJoin } from '../util/securejoin.js';
 import { defaultSeccompProfile, SeccompProfile } from './seccomp.js';
-import type { ContainerRecord } from './types.js';
+import type { ContainerRecord, DeviceMapping, HostConfig } from './types.js';
 
 export interface OciMount {
   destination: string;
@@ -28,7 +29,7 @@ export interface OciSpec {
     oomScoreAdj?: number;
   };
   root: { path: string; readonly: boolean };
-  hostname: string;
+  hostname?: string;
   domainname?: string;
   mounts: OciMount[];
   linux: {
@@ -172,6 +173,50 @@ export interface SpecInput {
   rootfsPropagation?: string;
   /** With `--init`: this binary is mounted as /sbin/docker-init and runs the command as its child. */
   initPath?: string;
+  /** `--pid` / `--ipc container:<name>`: the other container's namespaces, joined instead of new ones. */
+  pidNamespacePath?: string;
+  ipcNamespacePath?: string;
+}
+
+/**
+ * A host device for `--device` (a directory adds the devices under it, as dockerd does). Its
+ * major and minor numbers come from the device itself, so they are right on any host.
+ */
+function hostDevices(d: DeviceMapping): { path: string; type: 'c' | 'b'; major: number; minor: number; fileMode: number }[] {
+  let st: BigIntStats;
+  try {
+    st = statSync(d.PathOnHost, { bigint: true });
+  } catch (e) {
+    throw new InvalidParameterError(`error gathering device information while adding custom device "${d.PathOnHost}": ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`);
+  }
+  const inContainer = d.PathInContainer || d.PathOnHost;
+  if (st.isDirectory()) {
+    return readdirSync(d.PathOnHost).flatMap((name) => {
+      const sub = join(d.PathOnHost, name);
+      const s = lstatSync(sub);
+      return s.isCharacterDevice() || s.isBlockDevice() || s.isDirectory()
+        ? hostDevices({ ...d, PathOnHost: sub, PathInContainer: join(inContainer, name) })
+        : [];
+    });
+  }
+  if (!st.isCharacterDevice() && !st.isBlockDevice()) throw new InvalidParameterError(`error gathering device information while adding custom device "${d.PathOnHost}": not a device node`);
+  const rdev = st.rdev;
+  // glibc's gnu_dev_major/minor: the 64-bit dev_t layout.
+  const major = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
+  const minor = Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
+  return [{ path: inContainer, type: st.isCharacterDevice() ? 'c' : 'b', major, minor, fileMode: Number(st.mode & 0o777n) }];
+}
+
+/** Docker's --pid/--ipc/--uts values: host, container:<name> (pid, ipc), and for ipc its own words. */
+export function validateNamespaceModes(hc: HostConfig): void {
+  const check = (flag: string, mode: string | undefined, extra: string[], joins: boolean): void => {
+    if (!mode || mode === 'host' || extra.includes(mode)) return;
+    if (joins && /^container:.+/.test(mode)) return;
+    throw new InvalidParameterError(`invalid ${flag} mode: ${mode}`);
+  };
+  check('PID', hc.PidMode, [], true);
+  check('IPC', hc.IpcMode, ['private', 'shareable', 'none'], true);
+  check('UTS', hc.UTSMode, [], false);
 }
 
 /** Where `--init` puts the init in the container, as dockerd does. */
@@ -199,6 +244,7 @@ export function buildSpec(input: SpecInput): OciSpec {
   if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home}`);
 
   const shmSize = hc.ShmSize && hc.ShmSize > 0 ? hc.ShmSize : 64 * 1024 * 1024;
+  const ipcMode = hc.IpcMode ?? '';
   const mounts: OciMount[] = [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
@@ -206,8 +252,10 @@ export function buildSpec(input: SpecInput): OciSpec {
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', hc.Privileged ? 'rw' : 'ro'] },
     { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', hc.Privileged ? 'rw' : 'ro'] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${shmSize}`] },
   ];
+  // --ipc none: no /dev/shm at all; --ipc host: the host's.
+  if (ipcMode === 'host') mounts.push({ destination: '/dev/shm', type: 'bind', source: '/dev/shm', options: ['rbind', 'rprivate'] });
+  else if (ipcMode !== 'none') mounts.push({ destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${shmSize}`] });
   const userTargets = new Set(input.mounts.map((m) => m.destination));
   const etc: [string, string][] = [['/etc/resolv.conf', r.resolvConfPath], ['/etc/hostname', r.hostnamePath], ['/etc/hosts', r.hostsPath]];
   for (const [dest, src] of etc) {
@@ -216,7 +264,12 @@ export function buildSpec(input: SpecInput): OciSpec {
   mounts.push(...input.mounts);
   if (input.initPath) mounts.push({ destination: INIT_DESTINATION, type: 'bind', source: input.initPath, options: ['rbind', 'rprivate', 'ro'] });
 
-  const namespaces: { type: string; path?: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  const namespaces: { type: string; path?: string }[] = [{ type: 'mount' }];
+  // host: the host's namespace (none of our own); container:<name>: that container's.
+  if (hc.PidMode !== 'host') namespaces.push(input.pidNamespacePath ? { type: 'pid', path: input.pidNamespacePath } : { type: 'pid' });
+  if (ipcMode !== 'host') namespaces.push(input.ipcNamespacePath ? { type: 'ipc', path: input.ipcNamespacePath } : { type: 'ipc' });
+  const hostUts = hc.UTSMode === 'host';
+  if (!hostUts) namespaces.push({ type: 'uts' });
   if (input.netnsPath) namespaces.push({ type: 'network', path: input.netnsPath });
   else if (!input.hostNetwork) namespaces.push({ type: 'network' });
   if (input.cgroupV2 && hc.CgroupnsMode !== 'host') namespaces.push({ type: 'cgroup' });
@@ -253,6 +306,10 @@ export function buildSpec(input: SpecInput): OciSpec {
   if (hc.CpusetMems) cpu.mems = hc.CpusetMems;
   if (Object.keys(cpu).length) resources.cpu = cpu;
   if (hc.PidsLimit && hc.PidsLimit > 0) resources.pids = { limit: hc.PidsLimit };
+  const devices = (hc.Devices ?? []).flatMap((d) => hostDevices(d).map((dev) => ({ dev, access: d.CgroupPermissions || 'rwm' })));
+  if (!hc.Privileged) {
+    for (const { dev, access } of devices) (resources.devices as unknown[]).push({ allow: true, type: dev.type, major: dev.major, minor: dev.minor, access });
+  }
 
   const consoleSize = hc.ConsoleSize && hc.ConsoleSize[0] > 0 ? { height: hc.ConsoleSize[0], width: hc.ConsoleSize[1] } : undefined;
   const noNewPriv = (hc.SecurityOpt ?? []).some((o) => /^no-new-privileges(?:[:=]true)?$/.test(o));
@@ -286,8 +343,11 @@ export function buildSpec(input: SpecInput): OciSpec {
       ...(hc.Sysctls && Object.keys(hc.Sysctls).length ? { sysctl: hc.Sysctls } : {}),
       ...(hc.Privileged || seccompUnconfined ? {} : { seccomp: defaultSeccompProfile(caps) }),
       ...(input.rootfsPropagation ? { rootfsPropagation: input.rootfsPropagation } : {}),
+      ...(devices.length ? { devices: devices.map(({ dev }) => ({ ...dev, uid: 0, gid: 0 })) } : {}),
     },
   };
   if (input.hostNetwork) spec.hostname = '';
+  // Without a UTS namespace of its own a container has the host's name, and may not set one.
+  if (hostUts) delete spec.hostname;
   return spec;
 }

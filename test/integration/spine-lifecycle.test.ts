@@ -1,7 +1,8 @@
 // Lifecycle commands beyond run/stop/rm, through the real docker CLI.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { startDaemon, docker, TestDaemon } from '../helpers/daemon.js';
 
 let d: TestDaemon;
@@ -96,4 +97,43 @@ test('--init runs the command under docker-init (tini), which reaps, forwards si
   assert.ok(Date.now() - t < 3000, `stop took ${Date.now() - t} ms`);
   assert.equal(docker(d, ['inspect', '-f', '{{.HostConfig.Init}} {{.Path}} {{.State.ExitCode}}', 'withinit']).stdout, 'true sleep 143\n');
   docker(d, ['rm', 'withinit']);
+});
+
+test('--pid, --ipc and --uts: host, another container\'s, none; --device maps a host device', () => {
+  const hostProcs = docker(d, ['run', '--rm', '--pid', 'host', 'busybox', 'sh', '-c', 'ps -o pid | wc -l']);
+  assert.ok(Number(hostProcs.stdout) > 10, `the host's processes are visible: ${hostProcs.stdout}`);
+  try {
+    const owner = docker(d, ['run', '-d', '--name', 'nsowner', '--ipc', 'shareable', 'busybox', 'sh', '-c', 'echo owner > /dev/shm/mark; sleep 300']);
+    assert.equal(owner.code, 0, owner.stderr);
+    const peers = docker(d, ['run', '--rm', '--pid', 'container:nsowner', 'busybox', 'ps', '-o', 'pid,args']);
+    assert.match(peers.stdout, /^\s*1 sleep 300$/m, peers.stdout);
+    const [ownerIpc, peerIpc] = [
+      docker(d, ['exec', 'nsowner', 'readlink', '/proc/self/ns/ipc']).stdout,
+      docker(d, ['run', '--rm', '--ipc', 'container:nsowner', 'busybox', 'readlink', '/proc/self/ns/ipc']).stdout,
+    ];
+    assert.equal(peerIpc, ownerIpc);
+    docker(d, ['stop', '-t', '0', 'nsowner']);
+    const stopped = docker(d, ['run', '--rm', '--pid', 'container:nsowner', 'busybox', 'true']);
+    assert.notEqual(stopped.code, 0);
+    assert.match(stopped.stderr, /cannot join PID of a non running container/);
+  } finally {
+    docker(d, ['rm', '-f', 'nsowner']);
+  }
+  assert.match(docker(d, ['run', '--rm', '--ipc', 'none', 'busybox', 'sh', '-c', 'test -e /dev/shm || echo no-shm']).stdout, /no-shm/);
+  assert.equal(docker(d, ['run', '--rm', '--uts', 'host', 'busybox', 'hostname']).stdout.trim(), spawnSync('hostname', { encoding: 'utf8' }).stdout.trim());
+  const bad = docker(d, ['run', '--rm', '--device', '/dev/does-not-exist', 'busybox', 'true']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /error gathering device information while adding custom device "\/dev\/does-not-exist": no such file or directory/);
+  // /dev/full, renamed: writing to it fails with ENOSPC only if it is really that device.
+  const full = docker(d, ['run', '--rm', '--device', '/dev/full:/dev/myfull', 'busybox', 'sh', '-c', 'ls -l /dev/myfull; echo x > /dev/myfull']);
+  assert.match(full.stdout, /^c.* 1,\s+7 .*\/dev\/myfull$/m, full.stdout);
+  assert.match(full.stderr, /No space left on device/);
+  // The device cgroup denies /dev/fuse (10:229) even to a node made in the container; --device
+  // allows it.
+  if (existsSync('/dev/fuse')) {
+    const open = ['sh', '-c', 'mknod /tmp/f c 10 229 && exec 3<>/tmp/f && echo opened'];
+    const denied = docker(d, ['run', '--rm', 'busybox', ...open]);
+    assert.match(denied.stderr, /Operation not permitted/);
+    assert.equal(docker(d, ['run', '--rm', '--device', '/dev/fuse', 'busybox', ...open]).stdout, 'opened\n');
+  }
 });
