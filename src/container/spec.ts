@@ -114,9 +114,10 @@ export function resolveUser(rootfs: string, spec: string | undefined, groupAdd: 
     else if (/^\d+$/.test(groupPart)) gid = Number(groupPart);
     else throw new InvalidParameterError(`unable to find group ${groupPart}: no matching entries in group file`);
   }
-  const additional = new Set<number>();
+  // As moby: the primary group first, then the groups that list the user, then --group-add.
+  const additional = new Set<number>([gid]);
   if (name && !groupPart) {
-    for (const g of group) if ((g[3] ?? '').split(',').includes(name) && Number(g[2]) !== gid) additional.add(Number(g[2]));
+    for (const g of group) if ((g[3] ?? '').split(',').includes(name)) additional.add(Number(g[2]));
   }
   for (const ga of groupAdd) {
     const g = group.find((e) => e[0] === ga || e[2] === ga);

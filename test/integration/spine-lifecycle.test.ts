@@ -137,3 +137,10 @@ test('--pid, --ipc and --uts: host, another container\'s, none; --device maps a 
     assert.equal(docker(d, ['run', '--rm', '--device', '/dev/fuse', 'busybox', ...open]).stdout, 'opened\n');
   }
 });
+
+test('-u and --group-add: the primary group is a supplementary group too, as with dockerd', () => {
+  assert.equal(docker(d, ['run', '--rm', '-u', '1000:1000', 'busybox', 'id', '-G']).stdout, '1000\n');
+  assert.equal(docker(d, ['run', '--rm', '-u', '1000', 'busybox', 'id', '-G']).stdout, '0\n');
+  assert.equal(docker(d, ['run', '--rm', '-u', '1000:1000', '--group-add', '10', 'busybox', 'id', '-G']).stdout, '1000 10\n');
+  assert.equal(docker(d, ['exec', '-u', '1000:1000', docker(d, ['run', '-d', '--rm', 'busybox', 'sleep', '30']).stdout.trim(), 'id', '-G']).stdout, '1000\n');
+});
