@@ -17,6 +17,8 @@ export interface RuntimeCreateOptions {
   /** Keep the container's stdin open after the attached client leaves (OpenStdin without StdinOnce). */
   leaveStdinOpen: boolean;
   tty: boolean;
+  /** The command's executable, named in the error if the runtime cannot run it. */
+  executable?: string;
 }
 
 export interface RuntimeState {
@@ -53,7 +55,7 @@ export interface OciRuntime {
  * Error text from the runtime, shaped as moby words it for runc, so that the docker CLI derives
  * 126/127 as it does. `phase` is what failed: starting the container or an exec in it.
  */
-export function runtimeErrorMessage(raw: string, phase: 'create' | 'exec' = 'create'): string {
+export function runtimeErrorMessage(raw: string, phase: 'create' | 'exec' = 'create', executable?: string): string {
   const text = raw.replace(/^(crun|runc): /, '').replace(/\s+$/, '');
   const prefix = phase === 'exec'
     ? 'OCI runtime exec failed: exec failed: unable to start container process'
@@ -64,6 +66,8 @@ export function runtimeErrorMessage(raw: string, phase: 'create' | 'exec' = 'cre
   if (chdir) return `${prefix}: chdir to cwd ("${chdir[1]}") set in config.json failed: ${chdir[2].toLowerCase()}: unknown`;
   const noEnt = /open executable: No such file or directory|exec(?:ve)? [`']?([^`'\s:]*)[`']?: No such file or directory/i.exec(text);
   if (noEnt) return `${prefix}: exec: ${noEnt[1] ? `"${noEnt[1]}"` : ''}: no such file or directory: unknown`;
+  const denied = /open executable: Permission denied/i.test(text) && executable;
+  if (denied) return `${prefix}: exec: "${executable}": permission denied: unknown`;
   if (/Permission denied/i.test(text)) return `${prefix}: ${text.toLowerCase()}: permission denied: unknown`;
   return `OCI runtime ${phase} failed: ${text}`;
 }
@@ -154,7 +158,7 @@ export class ConmonRuntime implements OciRuntime {
     const msg = parseSyncMessage(syncText);
     if (!msg || msg.data <= 0) {
       const raw = msg?.message || errText.trim() || `conmon exited with ${code}`;
-      throw new RuntimeCreateError(runtimeErrorMessage(raw), raw);
+      throw new RuntimeCreateError(runtimeErrorMessage(raw, 'create', o.executable), raw);
     }
     let conmonPid = 0;
     try { conmonPid = Number(readFileSync(conmonPidFile, 'utf8').trim()); } catch { /* best effort */ }

@@ -389,6 +389,7 @@ export class ContainerService {
       const { pid, conmonPid } = await rt.create({
         id: c.id, name: c.name, bundle: dir, logPath: c.logPath, exitDir: this.exitDir,
         stdin, leaveStdinOpen: stdin && (c.config.StdinOnce !== true || c.config.Tty === true), tty: c.config.Tty === true,
+        executable: c.path,
       });
       c.conmonPid = conmonPid;
       await this.bindPendingAttaches(c);
@@ -562,7 +563,8 @@ export class ContainerService {
   }
 
   async kill(ref: string, signal = 'SIGKILL'): Promise<void> {
-    const c = this.get(ref);
+    const c = this.tryGet(ref);
+    if (!c) throw new NotFoundError(`Cannot kill container: ${ref}: No such container: ${ref}`);
     const num = parseSignal(signal);
     if (!c.state.Running) throw new ConflictError(`cannot kill container: ${ref}: container ${c.id} is not running`);
     if (num === 9 || num === 15 || num === 2) this.userStopped.add(c.id);

@@ -117,7 +117,7 @@ export class ImageStore {
    */
   resolve(nameOrId: string): ImageRecord {
     const found = this.tryResolve(nameOrId);
-    if (!found) throw new NotFoundError(`No such image: ${nameOrId}`);
+    if (!found) throw new NotFoundError(`No such image: ${notFoundName(nameOrId)}`);
     return found;
   }
 
@@ -221,5 +221,15 @@ export class ImageStore {
 
   children(id: string): ImageRecord[] {
     return (this.db.prepare('SELECT * FROM images WHERE parent = ?').all(id) as ImageRow[]).map(rowToRecord);
+  }
+}
+
+/** The name moby puts in "No such image": a name gets its default tag, IDs and digests stay. */
+function notFoundName(nameOrId: string): string {
+  if (/^(sha256:)?[0-9a-f]{64}$/.test(nameOrId)) return nameOrId;
+  try {
+    return familiarString(withDefaultTag(parseReference(nameOrId)));
+  } catch {
+    return nameOrId;
   }
 }

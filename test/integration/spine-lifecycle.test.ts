@@ -144,3 +144,11 @@ test('-u and --group-add: the primary group is a supplementary group too, as wit
   assert.equal(docker(d, ['run', '--rm', '-u', '1000:1000', '--group-add', '10', 'busybox', 'id', '-G']).stdout, '1000 10\n');
   assert.equal(docker(d, ['exec', '-u', '1000:1000', docker(d, ['run', '-d', '--rm', 'busybox', 'sleep', '30']).stdout.trim(), 'id', '-G']).stdout, '1000\n');
 });
+
+test('error texts as dockerd words them: a missing image gets its tag, kill of nothing, a command that is not executable', () => {
+  assert.match(docker(d, ['rmi', 'nosuch']).stderr, /^Error response from daemon: No such image: nosuch:latest$/m);
+  assert.match(docker(d, ['kill', 'nosuch']).stderr, /^Error response from daemon: Cannot kill container: nosuch: No such container: nosuch$/m);
+  const r = docker(d, ['run', '--rm', 'busybox', '/etc/passwd']);
+  assert.equal(r.code, 126);
+  assert.match(r.stderr, /unable to start container process: exec: "\/etc\/passwd": permission denied: unknown/);
+});

@@ -67,7 +67,7 @@ test('import, list, inspect, history', async () => {
   assert.equal(h[0].Id, id);
   assert.equal(h[0].Comment, 'Imported from -');
   assert.equal(h[0].Size, 5);
-  await assert.rejects(svc.inspect('nope'), { message: 'No such image: nope' });
+  await assert.rejects(svc.inspect('nope'), { message: 'No such image: nope:latest' });
 });
 
 test('list filters: reference, dangling, label, before/since', async () => {
