@@ -1,7 +1,7 @@
 // The OCI runtime driver: crun (or runc) run under conmon, so that a container's stdio, logs
 // and exit code are kept by a ~2 MB monitor process that outlives berthd.
 import { spawn, execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { SystemError, NotFoundError, ConflictError } from '../errors.js';
@@ -43,6 +43,8 @@ export interface OciRuntime {
   kill(id: string, signal: string, all?: boolean): Promise<void>;
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;
+  /** Changes a running container's limits (OCI linux.resources) in place. */
+  update(id: string, resources: object): Promise<void>;
   delete(id: string, force?: boolean): Promise<void>;
   state(id: string): Promise<RuntimeState | undefined>;
   /** conmon's attach socket (SOCK_SEQPACKET) for a running container. */
@@ -181,6 +183,16 @@ export class ConmonRuntime implements OciRuntime {
 
   async pause(id: string): Promise<void> { await run(this.binary, this.name, [`--root=${this.root}`, 'pause', id]); }
   async resume(id: string): Promise<void> { await run(this.binary, this.name, [`--root=${this.root}`, 'resume', id]); }
+
+  async update(id: string, resources: object): Promise<void> {
+    const file = join(this.root, `${id}.update.json`);
+    writeFileSync(file, JSON.stringify(resources));
+    try {
+      await run(this.binary, this.name, [`--root=${this.root}`, 'update', '--resources', file, id]);
+    } finally {
+      rmSync(file, { force: true });
+    }
+  }
 
   async delete(id: string, force = false): Promise<void> {
     try {

@@ -17,7 +17,7 @@ import {
   ContainerRecord, ContainerCreateBody, ContainerConfig, HostConfig, initialState, ZERO_TIME, ContainerStatus,
 } from './types.js';
 import { OciRuntime, RuntimeCreateError } from './runtime.js';
-import { buildSpec, resolveUser, OciMount, validateNamespaceModes } from './spec.js';
+import { buildSpec, limitResources, resolveUser, OciMount, validateNamespaceModes } from './spec.js';
 import { mountRootfs, unmountRootfs, rootfsDirs } from './rootfs.js';
 import { CgroupMode, oomKillCount, removeCgroup, cgroupPids } from './cgroups.js';
 import { readLogs, LogEntry, LogReadOptions, rotate } from './logs.js';
@@ -126,6 +126,12 @@ export interface ContainerServiceOptions {
 }
 
 export interface CreateResult { id: string; warnings: string[] }
+
+/** The limits `docker update` may change (swagger ContainerUpdateRequest's Resources). */
+const UPDATABLE_LIMITS = ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'CpusetCpus', 'CpusetMems', 'PidsLimit', 'BlkioWeight'] as const;
+
+/** The body of POST /containers/{id}/update. */
+export type ContainerUpdate = Partial<Pick<HostConfig, (typeof UPDATABLE_LIMITS)[number] | 'RestartPolicy'>>;
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
@@ -655,6 +661,40 @@ export class ContainerService {
     setTimeout(() => this.lastExit.delete(c.id), 60_000).unref();
     this.o.events.emit('container', 'destroy', c.id, this.eventAttributes(c));
     this.emitter.emit(`removed:${c.id}`);
+  }
+
+  /**
+   * `docker update`: new limits and restart policy, applied to the running container by the
+   * runtime and kept for its next start. Fields left zero keep their value, as in moby.
+   */
+  async updateResources(ref: string, changes: ContainerUpdate): Promise<string[]> {
+    const c = this.get(ref);
+    if (c.state.Status === 'removing' || c.state.Dead) throw new ConflictError(`Cannot update container ${c.id}: container is marked for removal and cannot be "update"`);
+    const hc: HostConfig = { ...c.hostConfig };
+    for (const k of UPDATABLE_LIMITS) {
+      const v = changes[k];
+      if (v !== undefined && v !== null && v !== 0 && v !== '') (hc as Record<string, unknown>)[k] = v;
+    }
+    if (changes.RestartPolicy?.Name) {
+      if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(changes.RestartPolicy.Name)) throw new InvalidParameterError(`invalid restart policy '${changes.RestartPolicy.Name}'`);
+      if (hc.AutoRemove && changes.RestartPolicy.Name !== 'no') throw new InvalidParameterError('Restart policy cannot be updated because AutoRemove is enabled for the container');
+      hc.RestartPolicy = changes.RestartPolicy;
+    }
+    if (hc.Memory && hc.Memory > 0 && hc.Memory < 6 * 1024 * 1024) throw new InvalidParameterError('Minimum memory limit allowed is 6MB');
+    if (hc.Memory && hc.MemorySwap && hc.MemorySwap > 0 && hc.Memory > hc.MemorySwap) {
+      throw new InvalidParameterError('Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time');
+    }
+    if (c.state.Running) {
+      try {
+        await this.runtimeFor(c).update(c.id, limitResources(hc));
+      } catch (e) {
+        throw new SystemError(`Cannot update container ${c.id}: ${(e as Error).message}`);
+      }
+    }
+    c.hostConfig = hc;
+    this.save(c);
+    this.o.events.emit('container', 'update', c.id, this.eventAttributes(c));
+    return [];
   }
 
   rename(ref: string, newName: string): void {

@@ -208,6 +208,28 @@ function hostDevices(d: DeviceMapping): { path: string; type: 'c' | 'b'; major: 
   return [{ path: inContainer, type: st.isCharacterDevice() ? 'c' : 'b', major, minor, fileMode: Number(st.mode & 0o777n) }];
 }
 
+/** The OCI linux.resources for a HostConfig's limits (memory, CPU, pids): at start, and for `update`. */
+export function limitResources(hc: HostConfig): { memory?: Record<string, number>; cpu?: Record<string, unknown>; pids?: { limit: number } } {
+  const out: ReturnType<typeof limitResources> = {};
+  if (hc.Memory && hc.Memory > 0) {
+    const memory: Record<string, number> = { limit: hc.Memory };
+    if (hc.MemorySwap && (hc.MemorySwap > 0 || hc.MemorySwap === -1)) memory.swap = hc.MemorySwap;
+    if (hc.MemoryReservation && hc.MemoryReservation > 0) memory.reservation = hc.MemoryReservation;
+    out.memory = memory;
+  } else if (hc.MemoryReservation && hc.MemoryReservation > 0) {
+    out.memory = { reservation: hc.MemoryReservation };
+  }
+  const cpu: Record<string, unknown> = {};
+  if (hc.NanoCpus && hc.NanoCpus > 0) { cpu.period = 100000; cpu.quota = Math.round((hc.NanoCpus * 100000) / 1e9); }
+  if (hc.CpuQuota && hc.CpuQuota > 0) { cpu.quota = hc.CpuQuota; cpu.period = hc.CpuPeriod || 100000; }
+  if (hc.CpuShares && hc.CpuShares > 0) cpu.shares = hc.CpuShares;
+  if (hc.CpusetCpus) cpu.cpus = hc.CpusetCpus;
+  if (hc.CpusetMems) cpu.mems = hc.CpusetMems;
+  if (Object.keys(cpu).length) out.cpu = cpu;
+  if (hc.PidsLimit && hc.PidsLimit > 0) out.pids = { limit: hc.PidsLimit };
+  return out;
+}
+
 /** Docker's --pid/--ipc/--uts values: host, container:<name> (pid, ipc), and for ipc its own words. */
 export function validateNamespaceModes(hc: HostConfig): void {
   const check = (flag: string, mode: string | undefined, extra: string[], joins: boolean): void => {
@@ -291,22 +313,7 @@ export function buildSpec(input: SpecInput): OciSpec {
       { allow: false, type: 'c', major: 10, minor: 229, access: 'rwm' },
     ],
   };
-  if (hc.Memory && hc.Memory > 0) {
-    const memory: Record<string, number> = { limit: hc.Memory };
-    if (hc.MemorySwap && hc.MemorySwap > 0) memory.swap = hc.MemorySwap;
-    if (hc.MemoryReservation && hc.MemoryReservation > 0) memory.reservation = hc.MemoryReservation;
-    resources.memory = memory;
-  } else if (hc.MemoryReservation && hc.MemoryReservation > 0) {
-    resources.memory = { reservation: hc.MemoryReservation };
-  }
-  const cpu: Record<string, unknown> = {};
-  if (hc.NanoCpus && hc.NanoCpus > 0) { cpu.period = 100000; cpu.quota = Math.round((hc.NanoCpus * 100000) / 1e9); }
-  if (hc.CpuQuota && hc.CpuQuota > 0) { cpu.quota = hc.CpuQuota; cpu.period = hc.CpuPeriod || 100000; }
-  if (hc.CpuShares && hc.CpuShares > 0) cpu.shares = hc.CpuShares;
-  if (hc.CpusetCpus) cpu.cpus = hc.CpusetCpus;
-  if (hc.CpusetMems) cpu.mems = hc.CpusetMems;
-  if (Object.keys(cpu).length) resources.cpu = cpu;
-  if (hc.PidsLimit && hc.PidsLimit > 0) resources.pids = { limit: hc.PidsLimit };
+  Object.assign(resources, limitResources(hc));
   const devices = (hc.Devices ?? []).flatMap((d) => hostDevices(d).map((dev) => ({ dev, access: d.CgroupPermissions || 'rwm' })));
   if (!hc.Privileged) {
     for (const { dev, access } of devices) (resources.devices as unknown[]).push({ allow: true, type: dev.type, major: dev.major, minor: dev.minor, access });

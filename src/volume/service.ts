@@ -164,7 +164,7 @@ export class VolumeService {
   }
 
   /** API >= 1.42: only anonymous volumes unless `all=true`; labels as in `label`/`label!`. */
-  async prune(filters: Map<string, string[]>, apiAtLeast142: boolean): Promise<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }> {
+  async prune(filters: Map<string, string[]>, apiAtLeast142: boolean): Promise<{ VolumesDeleted: string[]; SpaceReclaimed: number }> {
     for (const k of filters.keys()) if (!['label', 'label!', 'all'].includes(k)) throw new InvalidParameterError(`invalid filter '${k}'`);
     let all = !apiAtLeast142;
     for (const v of filters.get('all') ?? []) {
@@ -188,7 +188,7 @@ export class VolumeService {
       deleted.push(v.name);
       reclaimed += size;
     }
-    return { VolumesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
+    return { VolumesDeleted: deleted, SpaceReclaimed: reclaimed };
   }
 
   /** Volumes with UsageData, for `system df` (`GET /system/df`'s Volumes). */

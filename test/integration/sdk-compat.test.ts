@@ -102,6 +102,26 @@ test('dockerode: version, create/start/wait/logs, exec, archive, list filters, r
   }
 });
 
+test('dockerode: attach with stdin (its options travel as a request body, which is not stdin), update', async () => {
+  const c = await api.createContainer({ Image: 'busybox', Cmd: ['sh', '-c', 'while read l; do echo "got $l"; done'], OpenStdin: true, AttachStdin: true, AttachStdout: true });
+  try {
+    const s = await c.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true }) as unknown as Readable & { write(b: string): void; end(): void };
+    await c.start();
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (b: Buffer) => { text += b.toString(); });
+    api.modem.demuxStream(s, out, out);
+    s.write('hello\n');
+    const end = Date.now() + 5000;
+    while (!text.includes('got hello') && Date.now() < end) await sleep(50);
+    assert.equal(text, 'got hello\n');
+    assert.deepEqual(await c.update({ Memory: 64 * 1024 * 1024 }), { Warnings: [] });
+    assert.equal((await c.inspect()).HostConfig.Memory, 64 * 1024 * 1024);
+  } finally {
+    await c.remove({ force: true });
+  }
+});
+
 test('dockerode: buildImage from a tar context streams JSON progress; images, networks and volumes', async () => {
   const context = await tarOf({ Dockerfile: 'FROM busybox\nCOPY msg /msg\nCMD ["cat", "/msg"]\n', msg: 'built by dockerode\n' });
   const progress = await api.buildImage(Readable.from([context]), { t: 'sdk-built:1' });

@@ -152,3 +152,23 @@ test('error texts as dockerd words them: a missing image gets its tag, kill of n
   assert.equal(r.code, 126);
   assert.match(r.stderr, /unable to start container process: exec: "\/etc\/passwd": permission denied: unknown/);
 });
+
+test('update changes a running container\'s limits in place and its restart policy; bad values change nothing', async () => {
+  try {
+    assert.equal(docker(d, ['run', '-d', '--name', 'upd', '--memory', '64m', 'busybox', 'sleep', '300']).code, 0);
+    const u = docker(d, ['update', '--memory', '128m', '--memory-swap', '256m', '--cpus', '0.5', '--pids-limit', '20', '--restart', 'on-failure:3', 'upd']);
+    assert.equal(u.code, 0, u.stderr);
+    assert.equal(u.stdout, 'upd\n');
+    assert.equal(docker(d, ['inspect', '-f', '{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}} {{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}', 'upd']).stdout,
+      '134217728 268435456 500000000 20 on-failure:3\n');
+    // The runtime applied it: the memory cgroup's limit is what stats reports.
+    assert.match(docker(d, ['stats', '--no-stream', '--format', '{{.MemUsage}}', 'upd']).stdout, / \/ 128MiB\n$/);
+    const small = docker(d, ['update', '--memory', '1k', 'upd']);
+    assert.notEqual(small.code, 0);
+    assert.match(small.stderr, /Minimum memory limit allowed is 6MB/);
+    assert.equal(docker(d, ['inspect', '-f', '{{.HostConfig.Memory}}', 'upd']).stdout, '134217728\n');
+    assert.match(docker(d, ['update', '--memory', '64m', 'nosuch']).stderr, /No such container: nosuch/);
+  } finally {
+    docker(d, ['rm', '-f', 'upd']);
+  }
+});

@@ -10,7 +10,7 @@ import { parseTimeParam } from './system.js';
 import {
   inspectContainer, summarizeContainer, defaultNetworkView, NetworkViewProvider, MountViewProvider,
 } from './container-views.js';
-import type { WaitCondition } from '../../container/service.js';
+import type { ContainerUpdate, WaitCondition } from '../../container/service.js';
 import { healthStatus } from '../../container/health.js';
 
 export interface ContainerRouteOptions {
@@ -131,6 +131,12 @@ export function registerContainerRoutes(r: Router, d: Daemon, opts: ContainerRou
   r.post('/containers/:id/pause', async (ctx) => { await svc.pause(ctx.params.id); ctx.send(204); });
   r.post('/containers/:id/unpause', async (ctx) => { await svc.unpause(ctx.params.id); ctx.send(204); });
 
+  r.post('/containers/:id/update', async (ctx) => {
+    const body = await ctx.json<ContainerUpdate>();
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidParameterError('invalid JSON: update must be an object');
+    ctx.send(200, { Warnings: await svc.updateResources(ctx.params.id, body) });
+  });
+
   r.post('/containers/:id/rename', (ctx) => {
     const name = ctx.query.get('name');
     if (!name) throw new InvalidParameterError('Neither old nor new names may be empty');
@@ -225,6 +231,8 @@ export function registerContainerRoutes(r: Router, d: Daemon, opts: ContainerRou
     if (!stream && !logs) throw new InvalidParameterError('Bad parameters: you must choose at least one stream');
     const detachKeys = parseDetachKeys(ctx.query.get('detachKeys'));
     const tty = c.config.Tty === true;
+    // A request body (dockerode sends its options as one) is not stdin: dockerd drops it too.
+    if (Number(ctx.req.headers['content-length'] ?? 0) > 0) for await (const _ of ctx.bodyStream()) { /* dropped */ }
     const sock: Duplex = ctx.hijack(tty ? RAW_STREAM : MULTIPLEXED_STREAM);
     const write = (s: 'stdout' | 'stderr', data: Buffer) => {
       if (sock.writable) sock.write(tty ? data : frame(s === 'stdout' ? STDOUT : STDERR, data));

@@ -81,6 +81,8 @@ export function registerNetworkRoutes(r: Router, d: Daemon, svc: NetworkService)
 
   r.post('/networks/prune', (ctx) => {
     const f = networkFilter(svc, filtersParam(ctx.query), new Set(['until', 'label', 'label!']));
-    ctx.send(200, { NetworksDeleted: svc.prune(f) });
+    const deleted = svc.prune(f);
+    // dockerd answers null, not [], when nothing was removed.
+    ctx.send(200, { NetworksDeleted: deleted.length ? deleted : null });
   });
 }
