@@ -37,8 +37,19 @@ export interface ExecRecord {
   config: ExecConfig;
   running: boolean;
   exitCode: number | null;
+  /** The process's pid on the host (0 until known). */
   pid: number;
+  /** A direct exec's `crun exec`, parent of the process and waiting for it. */
+  runtimePid?: number;
   started: boolean;
+}
+
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
 }
 
 /** GET /exec/{id}/json (swagger ExecInspectResponse). */
@@ -204,6 +215,8 @@ export class ExecService {
 
   inspect(id: string): ExecInspect {
     const e = this.get(id);
+    // A direct exec knows its runtime's pid at start; the process is that runtime's child.
+    if (e.running && e.runtimePid !== undefined && e.pid === e.runtimePid) e.pid = childPids(e.runtimePid)[0] ?? e.pid;
     const [entrypoint, ...args] = e.config.Cmd ?? [];
     return {
       CanRemove: false, DetachKeys: e.config.DetachKeys ?? '', ID: e.id, Running: e.running, ExitCode: e.exitCode,
@@ -228,16 +241,14 @@ export class ExecService {
    */
   kill(id: string): void {
     const e = this.execs.get(id);
-    if (!e?.running || e.pid <= 0) return;
+    const root = e?.runtimePid ?? e?.pid ?? 0;
+    if (!e?.running || root <= 0) return;
     const tree: number[] = [];
     const walk = (pid: number): void => {
-      let children: string[] = [];
-      try {
-        children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-      } catch { /* already gone */ }
-      for (const c of children) { tree.push(Number(c)); walk(Number(c)); }
+      for (const c of childPids(pid)) { tree.push(c); walk(c); }
     };
-    walk(e.pid);
+    walk(root);
+    if (e.runtimePid === undefined) tree.unshift(root);
     for (const pid of tree) {
       try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
     }
@@ -281,7 +292,7 @@ export class ExecService {
       return startDirectExec(options, {
         sink: attached ? opts.sink : undefined,
         onStart: (pid) => {
-          e.pid = pid; e.running = true;
+          e.pid = pid; e.runtimePid = pid; e.running = true;
           this.events.emit('container', `exec_start: ${(e.config.Cmd ?? []).join(' ')}`, c.id, who);
         },
         onExit: (code) => {
