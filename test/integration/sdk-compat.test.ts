@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,6 +90,12 @@ test('dockerode: version, create/start/wait/logs, exec, archive, list filters, r
     assert.equal(stdout, 'hi\n');
     assert.equal(stderr, 'oops\n');
     assert.equal((await ex.inspect()).ExitCode, 5);
+    // A detached exec's Pid is its process's (on the host), as with dockerd.
+    const bg = await run.exec({ Cmd: ['sleep', '3'] });
+    await bg.start({ Detach: true });
+    const running = await bg.inspect();
+    assert.equal(running.Running, true);
+    assert.equal(readFileSync(`/proc/${running.Pid}/cmdline`, 'utf8'), 'sleep\x003\x00');
 
     // putArchive / getArchive: a tar in, the same file out.
     await run.putArchive(await tarOf({ 'hello.txt': 'from dockerode\n' }), { path: '/tmp' });
