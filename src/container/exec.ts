@@ -1,7 +1,7 @@
 // Exec sessions: a process started in a running container's namespaces and cgroup by the OCI
 // runtime's `exec`, under conmon (which keeps its stdio, TTY and exit code like a container's).
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, readlinkSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { SeqpacketSocket } from 'node-unix-socket';
@@ -215,8 +215,15 @@ export class ExecService {
 
   inspect(id: string): ExecInspect {
     const e = this.get(id);
-    // A direct exec knows its runtime's pid at start; the process is that runtime's child.
-    if (e.running && e.runtimePid !== undefined && e.pid === e.runtimePid) e.pid = childPids(e.runtimePid)[0] ?? e.pid;
+    // A direct exec knows its runtime's pid at start; the process is the runtime's child that is
+    // in the container's pid namespace (at first a child of crun's is still joining it).
+    if (e.running && e.runtimePid !== undefined && e.pid === e.runtimePid) {
+      const init = this.containers.tryGet(e.containerId)?.state.Pid ?? 0;
+      const ns = (pid: number): string | undefined => { try { return readlinkSync(`/proc/${pid}/ns/pid`); } catch { return undefined; } };
+      const want = init > 0 ? ns(init) : undefined;
+      const child = childPids(e.runtimePid).find((pid) => want !== undefined && ns(pid) === want);
+      if (child) e.pid = child;
+    }
     const [entrypoint, ...args] = e.config.Cmd ?? [];
     return {
       CanRemove: false, DetachKeys: e.config.DetachKeys ?? '', ID: e.id, Running: e.running, ExitCode: e.exitCode,

@@ -93,9 +93,11 @@ test('dockerode: version, create/start/wait/logs, exec, archive, list filters, r
     // A detached exec's Pid is its process's (on the host), as with dockerd.
     const bg = await run.exec({ Cmd: ['sleep', '3'] });
     await bg.start({ Detach: true });
-    const running = await bg.inspect();
+    const cmdline = (pid: number): string => { try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { return ''; } };
+    let running = await bg.inspect();
+    for (let i = 0; i < 40 && cmdline(running.Pid) !== 'sleep\x003\x00'; i++) { await sleep(50); running = await bg.inspect(); }
     assert.equal(running.Running, true);
-    assert.equal(readFileSync(`/proc/${running.Pid}/cmdline`, 'utf8'), 'sleep\x003\x00');
+    assert.equal(cmdline(running.Pid), 'sleep\x003\x00');
 
     // putArchive / getArchive: a tar in, the same file out.
     await run.putArchive(await tarOf({ 'hello.txt': 'from dockerode\n' }), { path: '/tmp' });
