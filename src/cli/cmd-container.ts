@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 
 import type { Filters } from '../client/types.js';
-import type { ContainerInspectResponse } from '../client/types.js';
+import type { ContainerInspectResponse, ContainerUpdateRequest } from '../client/types.js';
 import { isDaemonError } from '../client/errors.js';
 import type { Cli } from './context.js';
 import { describeError, StatusError, confirm, forEachArg } from './context.js';
@@ -12,11 +12,12 @@ import { formatItems } from './formatter.js';
 import { parseDetachKeys, streamHijacked } from './hijack.js';
 import { ContainerContext, DEFAULT_PS_FORMAT, PS_HEADERS } from './ps-format.js';
 import type { ParsedOptions } from './run-opts.js';
+import { parseRestartPolicy } from './run-opts.js';
 import { tabwrite } from './tabwriter.js';
 import { goTypedNulls } from './typed-nulls.js';
 import { Template } from './template/index.js';
 import { makeRaw, monitorSize, consoleSize } from './tty.js';
-import { humanSize, getTimestamp } from './units.js';
+import { humanSize, getTimestamp, nanoCpus, ramInBytes } from './units.js';
 import { waitExitOrRemoved, withHelp } from './cmd-run.js';
 import { FrameDecoder } from '../client/stream.js';
 import { StdStream } from '../client/types.js';
@@ -355,6 +356,23 @@ export function registerContainerCommands(parent: Command, parentPath: string, c
     .option('-f, --force', 'Force the removal of a running container (uses SIGKILL)')
     .option('-l, --link', 'Remove the specified link')
     .option('-v, --volumes', 'Remove anonymous volumes associated with the container');
+  defineCommand(parent, parentPath, { name: 'update', usage: '[OPTIONS] CONTAINER [CONTAINER...]', description: 'Update configuration of one or more containers', minArgs: 1 }, cli, outcome, (c, a, o) => {
+    const body = updateRequest(o);
+    if (Object.keys(body).length === 0) throw new StatusError(1, 'you must provide one or more flags when using this command');
+    return forEachArg(c, a, async (n) => { await c.client.containerUpdate(n, body); });
+  })
+    .option('--blkio-weight <uint16>', 'Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)', parseIntFlag('--blkio-weight'))
+    .option('--cpu-period <int>', 'Limit CPU CFS (Completely Fair Scheduler) period', parseIntFlag('--cpu-period'))
+    .option('--cpu-quota <int>', 'Limit CPU CFS (Completely Fair Scheduler) quota', parseIntFlag('--cpu-quota'))
+    .option('-c, --cpu-shares <int>', 'CPU shares (relative weight)', parseIntFlag('-c, --cpu-shares'))
+    .option('--cpus <decimal>', 'Number of CPUs')
+    .option('--cpuset-cpus <string>', 'CPUs in which to allow execution (0-3, 0,1)')
+    .option('--cpuset-mems <string>', 'MEMs in which to allow execution (0-3, 0,1)')
+    .option('-m, --memory <bytes>', 'Memory limit')
+    .option('--memory-reservation <bytes>', 'Memory soft limit')
+    .option('--memory-swap <bytes>', 'Swap limit equal to memory plus swap: -1 to enable unlimited swap')
+    .option('--pids-limit <int>', 'Tune container pids limit (set -1 for unlimited)', parseIntFlag('--pids-limit'))
+    .option('--restart <string>', 'Restart policy to apply when a container exits');
   defineCommand(parent, parentPath, { name: 'rename', usage: 'CONTAINER NEW_NAME', description: 'Rename a container', minArgs: 2, maxArgs: 2 }, cli, outcome, async (c, a) => {
     const [oldName, newName] = [a[0]!.trim(), a[1]!.trim()];
     if (!oldName || !newName) throw new StatusError(1, 'Error: Neither old nor new names may be empty');
@@ -439,3 +457,25 @@ export function registerInspect(parent: Command, cli: Cli, outcome: Outcome): vo
 }
 
 export { withHelp };
+
+/** The body of `update` from its flags; only the flags given are sent. */
+function updateRequest(o: Record<string, unknown>): ContainerUpdateRequest {
+  const body: ContainerUpdateRequest = {};
+  const str = (k: string): string | undefined => (typeof o[k] === 'string' ? o[k] as string : undefined);
+  const int = (k: string): number | undefined => (typeof o[k] === 'number' ? o[k] as number : undefined);
+  const bytes = (k: string): number | undefined => (str(k) === undefined ? undefined : str(k) === '-1' ? -1 : ramInBytes(str(k)!));
+  const set = <K extends keyof ContainerUpdateRequest>(k: K, v: ContainerUpdateRequest[K] | undefined): void => { if (v !== undefined) body[k] = v; };
+  set('BlkioWeight', int('blkioWeight'));
+  set('CpuPeriod', int('cpuPeriod'));
+  set('CpuQuota', int('cpuQuota'));
+  set('CpuShares', int('cpuShares'));
+  set('NanoCpus', str('cpus') === undefined ? undefined : nanoCpus(str('cpus')!));
+  set('CpusetCpus', str('cpusetCpus'));
+  set('CpusetMems', str('cpusetMems'));
+  set('Memory', bytes('memory'));
+  set('MemoryReservation', bytes('memoryReservation'));
+  set('MemorySwap', bytes('memorySwap'));
+  set('PidsLimit', int('pidsLimit'));
+  set('RestartPolicy', str('restart') === undefined ? undefined : parseRestartPolicy(str('restart')!));
+  return body;
+}

@@ -122,6 +122,9 @@ function flagError(e: CommanderError, where: { path: string; usage: string }): S
   return new StatusError(125, `${msg}\n\nUsage:  ${usage}\n\nRun '${path} --help' for more information`);
 }
 
+/** pflag's words for a flag value it could not parse (the argParsers of command.ts throw them). */
+const FLAG_VALUE_ERROR = /^invalid argument "[^"]*" for "[^"]+" flag: /;
+
 const GLOBAL_VALUE_FLAGS = new Set(['-H', '--host', '-l', '--log-level', '--config', '-c', '--context']);
 
 /**
@@ -216,6 +219,11 @@ export async function main(argv: string[], io?: Partial<CliIO>): Promise<number>
         if (cause instanceof StatusError) return report(cli, cause);
       }
       return report(cli, flagError(e, program ? commandPath(program, argv) : { path: PROG, usage: PROG }));
+    }
+    if (e instanceof StatusError && program && FLAG_VALUE_ERROR.test(e.message)) {
+      // A flag's value pflag could not parse: docker adds the usage hint, as for unknown flags.
+      const { path, usage } = commandPath(program, argv);
+      return report(cli, new StatusError(e.status, `${e.message}\n\nUsage:  ${usage}\n\nRun '${path} --help' for more information`));
     }
     if (e instanceof StatusError) return report(cli, e);
     // a closed pipe on stdout (`berth export c | head`) ends us quietly, as SIGPIPE ends docker

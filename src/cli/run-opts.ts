@@ -385,14 +385,8 @@ export function buildCreateRequest(
     logConfig[l.slice(0, i)] = l.slice(i + 1);
   }
 
-  let restart: HostConfig['RestartPolicy'] = { Name: 'no', MaximumRetryCount: 0 };
   const r = str(o, 'restart');
-  if (r) {
-    const [name, max] = r.split(':');
-    if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(name!)) throw new InvalidParameterError(`invalid restart policy '${name}'`);
-    if (max !== undefined && name !== 'on-failure') throw new InvalidParameterError(`invalid restart policy format: maximum retry count can only be used with 'on-failure'`);
-    restart = { Name: name as NonNullable<HostConfig['RestartPolicy']>['Name'], MaximumRetryCount: max ? Number(max) : 0 };
-  }
+  const restart = r ? parseRestartPolicy(r) : { Name: 'no' as const, MaximumRetryCount: 0 };
   const autoRemove = bool(o, 'rm');
   if (autoRemove && r && r !== 'no') throw new InvalidParameterError('conflicting options: cannot specify both --restart and --rm');
 
@@ -530,4 +524,12 @@ export function buildCreateRequest(
     detachKeys: str(o, 'detachKeys'),
     sigProxy: o.sigProxy !== false,
   };
+}
+
+/** --restart no|always|unless-stopped|on-failure[:max], with docker's wording for bad values. */
+export function parseRestartPolicy(r: string): NonNullable<HostConfig['RestartPolicy']> {
+  const [name, max] = r.split(':');
+  if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(name!)) throw new InvalidParameterError(`invalid restart policy '${name}'`);
+  if (max !== undefined && name !== 'on-failure') throw new InvalidParameterError(`invalid restart policy format: maximum retry count can only be used with 'on-failure'`);
+  return { Name: name as NonNullable<HostConfig['RestartPolicy']>['Name'], MaximumRetryCount: max ? Number(max) : 0 };
 }

@@ -15,6 +15,8 @@ import type {
   ContainerPruneResponse,
   ContainerSummary,
   ContainerTopResponse,
+  ContainerUpdateRequest,
+  ContainerUpdateResponse,
   ContainerWaitResponse,
   ExecConfig,
   ExecInspectResponse,
@@ -378,6 +380,11 @@ export class EngineClient {
     await this.request('DELETE', `/containers/${encodeURIComponent(id)}`, {
       query: { force: opts.force || undefined, v: opts.volumes || undefined, link: opts.link || undefined },
     });
+  }
+
+  /** POST /containers/{id}/update: new limits and restart policy. */
+  containerUpdate(id: string, body: ContainerUpdateRequest): Promise<ContainerUpdateResponse> {
+    return this.json<ContainerUpdateResponse>('POST', `/containers/${encodeURIComponent(id)}/update`, { body });
   }
 
   async containerRename(id: string, name: string): Promise<void> {

@@ -16,6 +16,10 @@ export interface ContainerCreateRequest extends ContainerConfig {
   NetworkingConfig?: NetworkingConfig;
 }
 
+/** POST /containers/{id}/update body: swagger's Resources plus RestartPolicy (allOf). */
+export type ContainerUpdateRequest = Partial<Pick<HostConfig,
+  'BlkioWeight' | 'CpuPeriod' | 'CpuQuota' | 'CpuShares' | 'NanoCpus' | 'CpusetCpus' | 'CpusetMems' | 'Memory' | 'MemoryReservation' | 'MemorySwap' | 'PidsLimit' | 'RestartPolicy'>>;
+
 /** One line of a JSON message stream (pull, push, build, import, load): moby's jsonmessage.JSONMessage. */
 export interface JSONMessage {
   status?: string;

@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { startDaemon, docker, TestDaemon } from '../helpers/daemon.js';
+import { startDaemon, berth, docker, TestDaemon } from '../helpers/daemon.js';
 
 let d: TestDaemon;
 before(async () => { d = await startDaemon(); });
@@ -168,6 +168,17 @@ test('update changes a running container\'s limits in place and its restart poli
     assert.match(small.stderr, /Minimum memory limit allowed is 6MB/);
     assert.equal(docker(d, ['inspect', '-f', '{{.HostConfig.Memory}}', 'upd']).stdout, '134217728\n');
     assert.match(docker(d, ['update', '--memory', '64m', 'nosuch']).stderr, /No such container: nosuch/);
+    // berth's own update: the same flags, output and exit codes as docker's.
+    const b = berth(d, ['update', '-m', '96m', '--restart', 'always', 'upd', 'nosuch']);
+    assert.equal(b.stdout, 'upd\n');
+    assert.match(b.stderr, /No such container: nosuch/);
+    assert.equal(b.code, 1);
+    assert.equal(docker(d, ['inspect', '-f', '{{.HostConfig.Memory}} {{.HostConfig.RestartPolicy.Name}}', 'upd']).stdout, '100663296 always\n');
+    for (const args of [['update', 'upd'], ['update', '-c', 'x', 'upd']]) {
+      const [ours, theirs] = [berth(d, args), docker(d, args)];
+      assert.equal(ours.code, theirs.code, args.join(' '));
+      assert.equal(ours.stderr.replace(/berth/g, 'docker'), theirs.stderr, args.join(' '));
+    }
   } finally {
     docker(d, ['rm', '-f', 'upd']);
   }
