@@ -42,7 +42,9 @@ export async function displayJSONMessages(
 ): Promise<void> {
   for await (const m of jsonStream<JSONMessage>(source)) {
     if (m.errorDetail || m.error) {
-      throw new StatusError(1, m.errorDetail?.message ?? m.error ?? 'unknown error');
+      // As docker's jsonmessage: the error's code is the exit status (a failed RUN's), else 1.
+      const code = m.errorDetail?.code;
+      throw new StatusError(typeof code === 'number' && code > 0 ? code : 1, m.errorDetail?.message ?? m.error ?? 'unknown error');
     }
     if (m.aux !== undefined && onAux) {
       onAux(m.aux);

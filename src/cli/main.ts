@@ -11,6 +11,7 @@ import { registerImageCommands } from './cmd-image.js';
 import { registerRun } from './cmd-run.js';
 import { registerExtraCommands } from './cmd-extra.js';
 import { registerCp } from './cmd-cp.js';
+import { registerBuild } from './cmd-build.js';
 import { registerNetworkCommands, registerPort } from './cmd-network.js';
 import { registerSystemCommands, CLIENT_VERSION } from './cmd-system.js';
 import type { Outcome } from './command.js';
@@ -49,6 +50,7 @@ function buildProgram(cli: Cli, outcome: Outcome): Command {
   registerSystemCommands(program, '', cli, outcome);
   registerExtraCommands(program, '', cli, outcome, 'top');
   registerCp(program, '', cli, outcome);
+  registerBuild(program, '', cli, outcome);
 
   const container = new Command('container').description('Manage containers').usage('COMMAND').helpOption('--help', 'Print usage').helpCommand(false).enablePositionalOptions();
   registerRun(container, 'container', cli, outcome);
@@ -60,6 +62,7 @@ function buildProgram(cli: Cli, outcome: Outcome): Command {
   const image = new Command('image').description('Manage images').usage('COMMAND').helpOption('--help', 'Print usage').helpCommand(false).enablePositionalOptions();
   registerImageCommands(image, 'image', cli, outcome, true);
   registerExtraCommands(image, 'image', cli, outcome, 'image');
+  registerBuild(image, 'image', cli, outcome);
   program.addCommand(image);
 
   const system = new Command('system').description('Manage berth').usage('COMMAND').helpOption('--help', 'Print usage').helpCommand(false);
