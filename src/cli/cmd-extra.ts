@@ -13,6 +13,7 @@ import { StatusError } from './context.js';
 import { collect, defineCommand } from './command.js';
 import type { Outcome } from './command.js';
 import { displayJSONMessages } from './cmd-run.js';
+import { registryAuthHeader } from './cmd-auth.js';
 import { parseFilters } from './cmd-container.js';
 import { formatItems } from './formatter.js';
 import type { ParsedOptions } from './run-opts.js';
@@ -312,7 +313,7 @@ export function registerExtraCommands(parent: Command, parentPath: string, cli: 
       const tag = o.allTags === true ? undefined : (ref.tag ?? 'latest');
       if (!ref.tag && o.allTags !== true) c.out('Using default tag: latest\n');
       const name = ref.tag && a[0]!.endsWith(`:${ref.tag}`) ? a[0]!.slice(0, -ref.tag.length - 1) : a[0]!;
-      const res = await c.client.stream('POST', `/images/${name}/push`, { query: { tag }, headers: { 'X-Registry-Auth': 'e30=' } });
+      const res = await c.client.stream('POST', `/images/${name}/push`, { query: { tag }, headers: { 'X-Registry-Auth': registryAuthHeader(c, ref.domain) } });
       await displayJSONMessages(res, (s) => {
         if (o.quiet !== true) c.out(s);
       });

@@ -12,6 +12,7 @@ import { familiarString, parseReference, withDefaultTag } from '../image/referen
 import type { Cli } from './context.js';
 import { describeError, PROG, StatusError } from './context.js';
 import { addOptions, defineCommand } from './command.js';
+import { registryAuthHeader } from './cmd-auth.js';
 import type { Outcome } from './command.js';
 import { parseDetachKeys, streamHijacked } from './hijack.js';
 import type { StreamEnd } from './hijack.js';
@@ -69,7 +70,7 @@ export async function pullImage(
 ): Promise<void> {
   const ref = withDefaultTag(parseReference(image));
   const name = ref.domain + '/' + ref.path;
-  const res = await cli.client.imagePull(name, ref.digest ?? ref.tag, { platform: opts.platform });
+  const res = await cli.client.imagePull(name, ref.digest ?? ref.tag, { platform: opts.platform, registryAuth: registryAuthHeader(cli, ref.domain) });
   await displayJSONMessages(res, (s) => {
     if (opts.progressTo) opts.progressTo(s);
     else if (!opts.quiet) (opts.stdout ? cli.out(s) : cli.err(s));

@@ -12,6 +12,7 @@ import { registerRun } from './cmd-run.js';
 import { registerExtraCommands } from './cmd-extra.js';
 import { registerCp } from './cmd-cp.js';
 import { registerBuild } from './cmd-build.js';
+import { registerAuthCommands } from './cmd-auth.js';
 import { registerNetworkCommands, registerPort } from './cmd-network.js';
 import { registerSystemCommands, CLIENT_VERSION } from './cmd-system.js';
 import type { Outcome } from './command.js';
@@ -51,6 +52,7 @@ function buildProgram(cli: Cli, outcome: Outcome): Command {
   registerExtraCommands(program, '', cli, outcome, 'top');
   registerCp(program, '', cli, outcome);
   registerBuild(program, '', cli, outcome);
+  registerAuthCommands(program, cli, outcome);
 
   const container = new Command('container').description('Manage containers').usage('COMMAND').helpOption('--help', 'Print usage').helpCommand(false).enablePositionalOptions();
   registerRun(container, 'container', cli, outcome);
