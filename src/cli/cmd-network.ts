@@ -54,7 +54,8 @@ class NetworkContext {
 const NETWORK_HEADERS = { ID: 'NETWORK ID', Name: 'NAME', Driver: 'DRIVER', Scope: 'SCOPE', IPv6: 'IPV6', Internal: 'INTERNAL', Labels: 'LABELS', CreatedAt: 'CREATED' };
 
 const VOLUME_FIELDS = ['Name', 'Driver', 'Scope', 'Mountpoint', 'Labels', 'Links', 'Size', 'Group', 'Availability', 'Status'] as const;
-class VolumeContext {
+/** docker's formatter.volumeContext (its Go name shows in template errors): volume ls, and the volumes of system df -v. */
+export class volumeContext {
   constructor(private readonly v: Volume) {}
   get Name(): string {
     return this.v.Name;
@@ -93,7 +94,7 @@ class VolumeContext {
     return contextJSON(this, VOLUME_FIELDS);
   }
 }
-const VOLUME_HEADERS = { Name: 'VOLUME NAME', Driver: 'DRIVER', Scope: 'SCOPE', Mountpoint: 'MOUNTPOINT', Labels: 'LABELS', Links: 'LINKS', Size: 'SIZE', Group: 'GROUP', Availability: 'AVAILABILITY', Status: 'STATUS' };
+export const VOLUME_HEADERS: Record<string, string> = { Name: 'VOLUME NAME', Driver: 'DRIVER', Scope: 'SCOPE', Mountpoint: 'MOUNTPOINT', Labels: 'LABELS', Links: 'LINKS', Size: 'SIZE', Group: 'GROUP', Availability: 'AVAILABILITY', Status: 'STATUS' };
 
 function options(list: string[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -201,7 +202,7 @@ export function registerNetworkCommands(parent: Command, cli: Cli, outcome: Outc
     });
     const vols = (r.Volumes ?? []).sort((x, y) => x.Name.localeCompare(y.Name));
     if (o.quiet === true) c.out(vols.map((v) => `${v.Name}\n`).join(''));
-    else c.out(formatItems(listFormat(o, 'table {{.Driver}}\t{{.Name}}'), vols.map((v) => new VolumeContext(v)), VOLUME_HEADERS));
+    else c.out(formatItems(listFormat(o, 'table {{.Driver}}\t{{.Name}}'), vols.map((v) => new volumeContext(v)), VOLUME_HEADERS));
     for (const w of r.Warnings ?? []) c.err(`${w}\n`);
     return 0;
   })

@@ -10,6 +10,7 @@ import { confirm, describeError, StatusError } from './context.js';
 import { collect, defineCommand } from './command.js';
 import type { Outcome } from './command.js';
 import { parseFilters } from './cmd-container.js';
+import { VOLUME_HEADERS, volumeContext } from './cmd-network.js';
 import { contextJSON, finalFormat, formatItems, isTable, labelsColumn } from './formatter.js';
 import { IMAGE_HEADERS, ImageContext } from './images-format.js';
 import { ContainerContext, PS_HEADERS } from './ps-format.js';
@@ -324,62 +325,6 @@ class diskUsageBuilderContext {
   }
   toJSON(): Record<string, unknown> {
     return contextJSON(this, DF_FIELDS);
-  }
-}
-
-const VOLUME_FIELDS = ['Availability', 'Driver', 'Group', 'Labels', 'Links', 'Mountpoint', 'Name', 'Scope', 'Size', 'Status'] as const;
-const VOLUME_HEADERS: Record<string, string> = {
-  ID: 'ID',
-  Name: 'VOLUME NAME',
-  Group: 'GROUP',
-  Driver: 'DRIVER',
-  Scope: 'SCOPE',
-  Availability: 'AVAILABILITY',
-  Mountpoint: 'MOUNTPOINT',
-  Labels: 'LABELS',
-  Links: 'LINKS',
-  Size: 'SIZE',
-  Status: 'STATUS',
-};
-
-/** docker's formatter.volumeContext, as system df -v shows it. */
-class volumeContext {
-  constructor(private readonly v: Volume) {}
-  get Name(): string {
-    return this.v.Name;
-  }
-  get Driver(): string {
-    return this.v.Driver;
-  }
-  get Scope(): string {
-    return this.v.Scope;
-  }
-  get Mountpoint(): string {
-    return this.v.Mountpoint;
-  }
-  get Labels(): string {
-    return labelsColumn(this.v.Labels);
-  }
-  Label(name: unknown): string {
-    return this.v.Labels?.[String(name)] ?? '';
-  }
-  get Links(): string {
-    return this.v.UsageData ? String(this.v.UsageData.RefCount) : 'N/A';
-  }
-  get Size(): string {
-    return this.v.UsageData ? humanSize(this.v.UsageData.Size) : 'N/A';
-  }
-  get Group(): string {
-    return 'N/A';
-  }
-  get Availability(): string {
-    return 'N/A';
-  }
-  get Status(): string {
-    return 'N/A';
-  }
-  toJSON(): Record<string, unknown> {
-    return contextJSON(this, VOLUME_FIELDS);
   }
 }
 
