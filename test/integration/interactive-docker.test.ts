@@ -246,3 +246,40 @@ test('stats stream: one JSON object a second, each with the previous as precpu_s
   const bad = await d.request('GET', '/containers/box/stats?stream=1&one-shot=1');
   assert.equal(bad.status, 400);
 });
+
+// Regression: a hijacked exec or attach whose JSON body came in a packet of its own (after the
+// headers) had its socket paused by the body read and never resumed, so stdin was never read.
+for (const kind of ['exec', 'attach'] as const) {
+  test(`hijack-split-body-stdin (${kind}): stdin flows when the request body arrives after the headers`, async () => {
+    let path: string;
+    let body: string;
+    let cleanup = (): void => undefined;
+    if (kind === 'exec') {
+      const created = await d.request('POST', '/containers/box/exec', { Cmd: ['sh', '-c', 'read l; echo got:$l'], AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: true });
+      path = `/exec/${(JSON.parse(created.body) as { Id: string }).Id}/start`;
+      body = JSON.stringify({ Detach: false, Tty: true });
+    } else {
+      assert.equal(docker(d, ['run', '-d', '-it', '--name', 'splitattach', 'busybox', 'sh', '-c', 'read l; echo got:$l; sleep 5']).code, 0);
+      path = '/containers/splitattach/attach?stream=1&stdin=1&stdout=1';
+      body = JSON.stringify({ options: 'as dockerode sends them' });
+      cleanup = () => { docker(d, ['rm', '-f', 'splitattach']); };
+    }
+    const sock = (await import('node:net')).connect(d.socket);
+    try {
+      let out = '';
+      sock.on('data', (b: Buffer) => { out += b.toString('latin1'); });
+      await new Promise<void>((r) => sock.once('connect', () => r()));
+      sock.write(`POST ${path} HTTP/1.1\r\nHost: berth\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+      await new Promise((r) => setTimeout(r, 200));
+      sock.write(body);
+      const until = async (re: RegExp) => { for (let i = 0; i < 100 && !re.test(out); i++) await new Promise((r) => setTimeout(r, 50)); return re.test(out); };
+      assert.ok(await until(/101 UPGRADED/), out);
+      await new Promise((r) => setTimeout(r, 300));
+      sock.write('hello\n');
+      assert.ok(await until(/got:hello/), `no answer to stdin: ${JSON.stringify(out)}`);
+    } finally {
+      sock.destroy();
+      cleanup();
+    }
+  });
+}

@@ -148,6 +148,7 @@ function upgradeRequestBody(req: IncomingMessage, socket: Socket, head: Buffer):
     const left = take(chunk);
     if (remaining === 0) {
       socket.off('data', onData);
+      // Paused until the route takes the stream: it must resume() once its listener is on.
       socket.pause();
       if (left.length) socket.unshift(left);
       out.end();

@@ -255,6 +255,10 @@ export function registerContainerRoutes(r: Router, d: Daemon, opts: ContainerRou
     }
     sock.on('close', () => session.close());
     sock.on('error', () => session.close());
+    // Reading the request body paused the socket, and a paused stream stays paused when a 'data'
+    // listener comes: without this, stdin sent after a body that came in a packet of its own is
+    // never read.
+    sock.resume();
   };
   r.post('/containers/:id/attach', attach);
 

@@ -52,5 +52,7 @@ export function registerExecRoutes(r: Router, d: Daemon): void {
     sock.on('end', () => session?.closeStdin());
     sock.on('close', () => session?.close());
     sock.on('error', () => session?.close());
+    // The body was read first, which may have paused the socket (see the attach route).
+    sock.resume();
   });
 }
