@@ -29,8 +29,12 @@ const summary: ContainerSummary = {
   Mounts: [],
 };
 
-test('docker ps default table, from the trace sample', () => {
-  const out = formatItems(DEFAULT_PS_FORMAT, [new ContainerContext(summary, true)], PS_HEADERS);
+test('docker ps default table, from the trace sample', async () => {
+  // CREATED counts whole seconds up to now: start away from a second's end, so that it reads
+  // "2 seconds" and not, a millisecond past the boundary, "3 seconds".
+  while (Date.now() % 1000 > 800) await new Promise((r) => setTimeout(r, 20));
+  const fresh = { ...summary, Created: Math.floor(Date.now() / 1000) - 2 };
+  const out = formatItems(DEFAULT_PS_FORMAT, [new ContainerContext(fresh, true)], PS_HEADERS);
   assert.equal(
     out,
     'CONTAINER ID   IMAGE       COMMAND                  CREATED         STATUS         PORTS                     NAMES\n' +
