@@ -5,7 +5,7 @@ import type { Filters } from '../client/types.js';
 import type { ContainerInspectResponse, ContainerUpdateRequest } from '../client/types.js';
 import { isDaemonError } from '../client/errors.js';
 import type { Cli } from './context.js';
-import { describeError, StatusError, confirm, forEachArg } from './context.js';
+import { describeError, FlagValueError, StatusError, confirm, forEachArg } from './context.js';
 import { collect, defineCommand, parseIntFlag } from './command.js';
 import type { Outcome } from './command.js';
 import { formatItems } from './formatter.js';
@@ -26,7 +26,7 @@ export function parseFilters(values: string[] | undefined): Filters {
   const f: Filters = {};
   for (const v of values ?? []) {
     const i = v.indexOf('=');
-    if (i <= 0) throw new StatusError(125, `invalid argument "${v}" for "-f, --filter" flag: bad format of filter (expected name=value)`);
+    if (i <= 0) throw new FlagValueError(v, '-f, --filter', 'bad format of filter (expected name=value)');
     const k = v.slice(0, i).trim().toLowerCase();
     (f[k] ??= []).push(v.slice(i + 1).trim());
   }

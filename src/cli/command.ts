@@ -3,7 +3,7 @@
 import { Command, Option } from 'commander';
 
 import type { Cli } from './context.js';
-import { PROG, StatusError } from './context.js';
+import { FlagValueError, PROG, StatusError } from './context.js';
 import type { OptionSpec, ParsedOptions } from './run-opts.js';
 
 export function collect(value: string, previous: string[] | undefined): string[] {
@@ -13,7 +13,7 @@ export function collect(value: string, previous: string[] | undefined): string[]
 export function parseIntFlag(flag: string) {
   return (value: string): number => {
     if (!/^[-+]?\d+$/.test(value)) {
-      throw new StatusError(125, `invalid argument "${value}" for "${flag}" flag: strconv.ParseInt: parsing "${value}": invalid syntax`);
+      throw new FlagValueError(value, flag, `strconv.ParseInt: parsing "${value}": invalid syntax`);
     }
     return Number(value);
   };

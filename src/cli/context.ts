@@ -24,6 +24,14 @@ export class StatusError extends Error {
   }
 }
 
+/** A flag's value that does not parse (pflag's "invalid argument"): docker adds the usage hint. */
+export class FlagValueError extends StatusError {
+  constructor(value: string, flag: string, reason: string) {
+    super(125, `invalid argument "${value}" for "${flag}" flag: ${reason}`);
+    this.name = 'FlagValueError';
+  }
+}
+
 export const PROG = 'berth';
 
 export class Cli {

@@ -16,7 +16,7 @@ import { registerAuthCommands } from './cmd-auth.js';
 import { registerNetworkCommands, registerPort } from './cmd-network.js';
 import { registerSystemCommands, CLIENT_VERSION } from './cmd-system.js';
 import type { Outcome } from './command.js';
-import { Cli, describeError, PROG, StatusError } from './context.js';
+import { Cli, describeError, FlagValueError, PROG, StatusError } from './context.js';
 import { dockerHelp } from './help.js';
 import type { CliIO } from './context.js';
 
@@ -127,9 +127,6 @@ function flagError(e: CommanderError, where: { path: string; usage: string }): S
   return new StatusError(125, `${msg}\n\nUsage:  ${usage}\n\nRun '${path} --help' for more information`);
 }
 
-/** pflag's words for a flag value it could not parse (the argParsers of command.ts throw them). */
-const FLAG_VALUE_ERROR = /^invalid argument "[^"]*" for "[^"]+" flag: /;
-
 const GLOBAL_VALUE_FLAGS = new Set(['-H', '--host', '-l', '--log-level', '--config', '-c', '--context']);
 
 /**
@@ -225,7 +222,7 @@ export async function main(argv: string[], io?: Partial<CliIO>): Promise<number>
       }
       return report(cli, flagError(e, program ? commandPath(program, argv) : { path: PROG, usage: PROG }));
     }
-    if (e instanceof StatusError && program && FLAG_VALUE_ERROR.test(e.message)) {
+    if (e instanceof FlagValueError && program) {
       // A flag's value pflag could not parse: docker adds the usage hint, as for unknown flags.
       const { path, usage } = commandPath(program, argv);
       return report(cli, new StatusError(e.status, `${e.message}\n\nUsage:  ${usage}\n\nRun '${path} --help' for more information`));
