@@ -94,13 +94,17 @@ async function dispatch(opts: ServerOptions, req: IncomingMessage, res: ServerRe
         }
       },
       send(status, body, extra) { sendRaw(status, body, extra); },
-      hijack(contentType: string): Duplex {
+      async hijack(contentType: string): Promise<Duplex> {
+        // A request body is not stream data: dockerd drops what the route did not read (dockerode
+        // sends its attach options as one).
+        if (Number(req.headers['content-length'] ?? 0) > 0) for await (const _ of bodyStream()) { /* dropped */ }
         hijacked = true;
         if (socket) {
-          // Whatever body bytes were read ahead belong to the stream (stdin).
+          // Without a body, bytes read ahead with the headers are the stream's (stdin).
           if (upgradeBody === undefined && head && head.length) socket.unshift(head);
           socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
           socket.setNoDelay(true);
+          flowWhenRead(socket);
           return socket;
         }
         // Old-style hijack without upgrade: answer 200 and take the socket over.
@@ -121,6 +125,20 @@ async function dispatch(opts: ServerOptions, req: IncomingMessage, res: ServerRe
   } finally {
     if (process.env.BERTH_DEBUG_HTTP) opts.log(`${method} ${url.pathname}${url.search} ${Date.now() - started}ms`);
   }
+}
+
+/**
+ * Reading the body paused the socket, and a paused stream stays paused when a 'data' listener
+ * comes: the stream flows once the route listens, and not before (nothing is lost meanwhile).
+ */
+function flowWhenRead(socket: Socket): void {
+  if (socket.readableFlowing !== false) return;
+  const onListener = (event: string | symbol): void => {
+    if (event !== 'data') return;
+    socket.off('newListener', onListener);
+    process.nextTick(() => socket.resume());
+  };
+  socket.on('newListener', onListener);
 }
 
 /** The body of an upgrade request: what `head` holds, then Content-Length more bytes from the socket. */
@@ -148,7 +166,7 @@ function upgradeRequestBody(req: IncomingMessage, socket: Socket, head: Buffer):
     const left = take(chunk);
     if (remaining === 0) {
       socket.off('data', onData);
-      // Paused until the route takes the stream: it must resume() once its listener is on.
+      // Paused until the route takes the stream (see flowWhenRead).
       socket.pause();
       if (left.length) socket.unshift(left);
       out.end();

@@ -231,9 +231,7 @@ export function registerContainerRoutes(r: Router, d: Daemon, opts: ContainerRou
     if (!stream && !logs) throw new InvalidParameterError('Bad parameters: you must choose at least one stream');
     const detachKeys = parseDetachKeys(ctx.query.get('detachKeys'));
     const tty = c.config.Tty === true;
-    // A request body (dockerode sends its options as one) is not stdin: dockerd drops it too.
-    if (Number(ctx.req.headers['content-length'] ?? 0) > 0) for await (const _ of ctx.bodyStream()) { /* dropped */ }
-    const sock: Duplex = ctx.hijack(tty ? RAW_STREAM : MULTIPLEXED_STREAM);
+    const sock: Duplex = await ctx.hijack(tty ? RAW_STREAM : MULTIPLEXED_STREAM);
     const write = (s: 'stdout' | 'stderr', data: Buffer) => {
       if (sock.writable) sock.write(tty ? data : frame(s === 'stdout' ? STDOUT : STDERR, data));
     };
@@ -255,10 +253,6 @@ export function registerContainerRoutes(r: Router, d: Daemon, opts: ContainerRou
     }
     sock.on('close', () => session.close());
     sock.on('error', () => session.close());
-    // Reading the request body paused the socket, and a paused stream stays paused when a 'data'
-    // listener comes: without this, stdin sent after a body that came in a packet of its own is
-    // never read.
-    sock.resume();
   };
   r.post('/containers/:id/attach', attach);
 

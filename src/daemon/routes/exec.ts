@@ -32,7 +32,7 @@ export function registerExecRoutes(r: Router, d: Daemon): void {
     }
     const tty = e.config.Tty === true;
     // Take the connection first: a failure to start is reported inside the stream, as moby does.
-    const sock: Duplex = ctx.hijack(tty ? RAW_STREAM : MULTIPLEXED_STREAM);
+    const sock: Duplex = await ctx.hijack(tty ? RAW_STREAM : MULTIPLEXED_STREAM);
     const write = (s: 'stdout' | 'stderr', data: Buffer) => {
       if (sock.writable) sock.write(tty ? data : frame(s === 'stdout' ? STDOUT : STDERR, data));
     };
@@ -52,7 +52,5 @@ export function registerExecRoutes(r: Router, d: Daemon): void {
     sock.on('end', () => session?.closeStdin());
     sock.on('close', () => session?.close());
     sock.on('error', () => session?.close());
-    // The body was read first, which may have paused the socket (see the attach route).
-    sock.resume();
   });
 }
