@@ -133,6 +133,15 @@ const UPDATABLE_LIMITS = ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus
 /** The body of POST /containers/{id}/update. */
 export type ContainerUpdate = Partial<Pick<HostConfig, (typeof UPDATABLE_LIMITS)[number] | 'RestartPolicy'>>;
 
+/** What create and update both refuse: an unknown restart policy, too little memory, negative CPUs. */
+function checkLimits(hc: HostConfig): void {
+  if (hc.RestartPolicy?.Name && !['', 'no', 'always', 'unless-stopped', 'on-failure'].includes(hc.RestartPolicy.Name)) {
+    throw new InvalidParameterError(`invalid restart policy '${hc.RestartPolicy.Name}'`);
+  }
+  if (hc.Memory && hc.Memory > 0 && hc.Memory < 6 * 1024 * 1024) throw new InvalidParameterError('Minimum memory limit allowed is 6MB');
+  if (hc.NanoCpus && hc.NanoCpus < 0) throw new InvalidParameterError('Range of CPUs is from 0.01 to available CPUs');
+}
+
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
 const DEFAULT_LOG_MAX_SIZE = 10 * 1024 * 1024;
@@ -275,14 +284,10 @@ export class ContainerService {
       if (k === 'max-size') parseSize(v);
       else if (k === 'max-file' && !/^\d+$/.test(v)) throw new InvalidParameterError(`invalid value for max-file: ${v}`);
     }
-    if (hc.RestartPolicy?.Name && !['', 'no', 'always', 'unless-stopped', 'on-failure'].includes(hc.RestartPolicy.Name)) {
-      throw new InvalidParameterError(`invalid restart policy '${hc.RestartPolicy.Name}'`);
-    }
+    checkLimits(hc);
     if (hc.AutoRemove && hc.RestartPolicy?.Name && !['', 'no'].includes(hc.RestartPolicy.Name)) {
       throw new InvalidParameterError("can't create 'AutoRemove' container with restart policy");
     }
-    if (hc.Memory && hc.Memory > 0 && hc.Memory < 6 * 1024 * 1024) throw new InvalidParameterError('Minimum memory limit allowed is 6MB');
-    if (hc.NanoCpus && hc.NanoCpus < 0) throw new InvalidParameterError('Range of CPUs is from 0.01 to available CPUs');
     validateNamespaceModes(hc);
 
     // Merge the image's config under the request's, as Docker's merge does.
@@ -676,11 +681,10 @@ export class ContainerService {
       if (v !== undefined && v !== null && v !== 0 && v !== '') (hc as Record<string, unknown>)[k] = v;
     }
     if (changes.RestartPolicy?.Name) {
-      if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(changes.RestartPolicy.Name)) throw new InvalidParameterError(`invalid restart policy '${changes.RestartPolicy.Name}'`);
       if (hc.AutoRemove && changes.RestartPolicy.Name !== 'no') throw new InvalidParameterError('Restart policy cannot be updated because AutoRemove is enabled for the container');
       hc.RestartPolicy = changes.RestartPolicy;
     }
-    if (hc.Memory && hc.Memory > 0 && hc.Memory < 6 * 1024 * 1024) throw new InvalidParameterError('Minimum memory limit allowed is 6MB');
+    checkLimits(hc);
     if (hc.Memory && hc.MemorySwap && hc.MemorySwap > 0 && hc.Memory > hc.MemorySwap) {
       throw new InvalidParameterError('Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time');
     }
