@@ -22,11 +22,11 @@ import { waitExitOrRemoved, withHelp } from './cmd-run.js';
 import { FrameDecoder } from '../client/stream.js';
 import { StdStream } from '../client/types.js';
 
-export function parseFilters(values: string[] | undefined): Filters {
+export function parseFilters(values: string[] | undefined, flag = '-f, --filter'): Filters {
   const f: Filters = {};
   for (const v of values ?? []) {
     const i = v.indexOf('=');
-    if (i <= 0) throw new FlagValueError(v, '-f, --filter', 'bad format of filter (expected name=value)');
+    if (i <= 0) throw new FlagValueError(v, flag, 'bad format of filter (expected name=value)');
     const k = v.slice(0, i).trim().toLowerCase();
     (f[k] ??= []).push(v.slice(i + 1).trim());
   }

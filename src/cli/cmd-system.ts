@@ -601,13 +601,8 @@ function pruneConfirmation(all: boolean, volumes: boolean, filters: Filters): st
 async function systemPrune(cli: Cli, opts: ParsedOptions): Promise<number> {
   const all = opts.all === true;
   const volumes = opts.volumes === true;
-  let filters: Filters;
-  try {
-    filters = parseFilters(opts.filter as string[] | undefined);
-  } catch (e) {
-    if (e instanceof StatusError) throw new StatusError(e.status, e.message.replace('"-f, --filter"', '"--filter"'));
-    throw e;
-  }
+  // system prune's flag has no -f shorthand (that is --force), and pflag names it as declared.
+  const filters: Filters = parseFilters(opts.filter as string[] | undefined, '--filter');
   if (volumes && filters.until) throw new StatusError(1, 'ERROR: The "until" filter is not supported with "--volumes"');
   if (opts.force !== true && !(await confirm(cli, pruneConfirmation(all, volumes, filters)))) return 0;
 
