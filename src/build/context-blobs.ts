@@ -15,19 +15,23 @@ async function writeChunks(path: string, chunks: Buffer[], mode: number, mtime: 
   }
 }
 
-/** Puts a context file at `abs`: linked from the cache, after adding it there if it is new. */
+/**
+ * Puts a context file at `abs`: linked from the cache, or written and then added to it.
+ *
+ * A new file is written in place and only then linked into the cache, never renamed over an
+ * entry: two identical files placed at once would each rename over the other's entry, and
+ * link() of an inode whose last name was just replaced fails with ENOENT.
+ */
 export async function writeViaBlobCache(cacheDir: string, chunks: Buffer[], sha: string, mode: number, mtime: Date | undefined, abs: string): Promise<void> {
   const secs = mtime ? Math.floor(mtime.getTime() / 1000) : 0;
   const blob = join(cacheDir, `${sha}-${mode.toString(8)}-${secs}`);
   try {
     await fsp.link(blob, abs);
     return;
-  } catch (e) {
-    // e.g. EMLINK: fall back to a plain copy of the bytes.
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return writeChunks(abs, chunks, mode, mtime);
+  } catch {
+    // Not cached yet, or not linkable (EMLINK, EXDEV): written below.
   }
-  const tmp = `${blob}.tmp-${Math.random().toString(36).slice(2)}`;
-  await writeChunks(tmp, chunks, mode, mtime);
-  await fsp.rename(tmp, blob);
-  await fsp.link(blob, abs);
+  await writeChunks(abs, chunks, mode, mtime);
+  // EEXIST: an identical file placed at the same time got there first, which is as good.
+  await fsp.link(abs, blob).catch(() => undefined);
 }

@@ -106,3 +106,21 @@ test('unchanged context files are linked from the blob cache, not written again'
   assert.deepEqual(readdirSync(blobDir), []);
   assert.equal(readFileSync(join(d2, 'a'), 'utf8'), 'same', 'contexts keep their links');
 });
+
+test('context-blobcache-same-content-race: identical files placed at once all land (link() of a renamed-over inode is ENOENT)', async () => {
+  const { writeViaBlobCache } = await import('../../src/build/context-blobs.js');
+  const { statSync } = await import('node:fs');
+  const data = [Buffer.alloc(256 << 10, 'x')];
+  const mtime = new Date(1_700_000_000_000);
+  for (let round = 0; round < 30; round++) {
+    const blobDir = tmp();
+    const dest = tmp();
+    const names = Array.from({ length: 8 }, (_, i) => join(dest, `f${i}`));
+    await Promise.all(names.map((abs) => writeViaBlobCache(blobDir, data, 'a'.repeat(64), 0o644, mtime, abs)));
+    for (const abs of names) {
+      assert.equal(statSync(abs).size, 256 << 10);
+      assert.equal(statSync(abs).mode & 0o777, 0o644);
+    }
+    assert.deepEqual(readdirSync(blobDir), [`${'a'.repeat(64)}-644-1700000000`], 'one blob, no temp files');
+  }
+});
