@@ -54,13 +54,15 @@ export function checkArgs(path: string, def: CommandDef, args: string[]): void {
   const usage = `Usage:  ${PROG} ${path} ${def.usage}`;
   const { minArgs = 0, maxArgs = Infinity } = def;
   if (args.length >= minArgs && args.length <= maxArgs) return;
+  // docker's wording (cli/required.go): only RequiresMinArgs says "See", the others "Run".
   let what: string;
-  if (minArgs === maxArgs) what = `requires ${minArgs} ${plural(minArgs)}`;
-  else if (maxArgs === 0) what = 'accepts no arguments';
-  else if (args.length < minArgs && maxArgs === Infinity) what = `requires at least ${minArgs} ${plural(minArgs)}`;
-  else if (maxArgs !== Infinity && minArgs === 0) what = `accepts at most ${maxArgs} ${plural(maxArgs)}`;
+  let hint = 'Run';
+  if (maxArgs === 0) what = 'accepts no arguments';
+  else if (minArgs === maxArgs) what = `requires ${minArgs} ${plural(minArgs)}`;
+  else if (maxArgs === Infinity) { what = `requires at least ${minArgs} ${plural(minArgs)}`; hint = 'See'; }
+  else if (minArgs === 0) what = `requires at most ${maxArgs} ${plural(maxArgs)}`;
   else what = `requires at least ${minArgs} and at most ${maxArgs} ${plural(maxArgs)}`;
-  throw new StatusError(1, `${PROG}: '${PROG} ${path}' ${what}\n\n${usage}\n\nSee '${PROG} ${path} --help' for more information`);
+  throw new StatusError(1, `${PROG}: '${PROG} ${path}' ${what}\n\n${usage}\n\n${hint} '${PROG} ${path} --help' for more information`);
 }
 
 export type Action = (cli: Cli, args: string[], opts: ParsedOptions) => Promise<number | void>;

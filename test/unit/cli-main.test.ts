@@ -180,7 +180,18 @@ test('flag and argument errors: docker wording and exit codes', async () => {
   assert.equal(unknown.err, "unknown flag: --bogus\n\nUsage:  berth ps [OPTIONS]\n\nRun 'berth ps --help' for more information\n");
   const missing = await run(d.host, ['logs']);
   assert.equal(missing.code, 1);
-  assert.equal(missing.err, "berth: 'berth logs' requires 1 argument\n\nUsage:  berth logs [OPTIONS] CONTAINER\n\nSee 'berth logs --help' for more information\n");
+  assert.equal(missing.err, "berth: 'berth logs' requires 1 argument\n\nUsage:  berth logs [OPTIONS] CONTAINER\n\nRun 'berth logs --help' for more information\n");
+  // Each of docker's argument checks (cli/required.go), in its words.
+  for (const [args, err] of [
+    [['ps', 'x'], "berth: 'berth ps' accepts no arguments\n\nUsage:  berth ps [OPTIONS]\n\nRun 'berth ps --help' for more information\n"],
+    [['pause'], "berth: 'berth pause' requires at least 1 argument\n\nUsage:  berth pause CONTAINER [CONTAINER...]\n\nSee 'berth pause --help' for more information\n"],
+    [['login', 'a', 'b'], "berth: 'berth login' requires at most 1 argument\n\nUsage:  berth login [OPTIONS] [SERVER]\n\nRun 'berth login --help' for more information\n"],
+    [['port'], "berth: 'berth port' requires at least 1 and at most 2 arguments\n\nUsage:  berth port CONTAINER [PRIVATE_PORT[/PROTO]]\n\nRun 'berth port --help' for more information\n"],
+  ] as const) {
+    const r = await run(d.host, [...args]);
+    assert.equal(r.code, 1);
+    assert.equal(r.err, err, args.join(' '));
+  }
   const badInt = await run(d.host, ['stop', '-t', 'soon', 'x']);
   assert.equal(badInt.code, 125);
   assert.match(badInt.err, /invalid argument "soon" for "-t, --timeout" flag/);
