@@ -1,6 +1,7 @@
 // Parser nodes → typed instructions grouped into stages, with the checks and messages of
 // buildkit's frontend/dockerfile/instructions. Values are kept unexpanded: variables are
 // substituted while building, when ENV and ARG values are known.
+import { parseGoDuration } from '../util/human.js';
 import { DockerfileSyntaxError, Heredoc, Node, ParseResult, chompHeredoc, parseHeredocWord } from './parser.js';
 
 export interface Loc {
@@ -100,21 +101,13 @@ function shellDependent(n: Node): { cmdLine: string[]; prependShell: boolean } {
   return { cmdLine: n.json ? n.args : [n.args.join(' ')], prependShell: !n.json };
 }
 
-/** Go's time.ParseDuration for the units Dockerfiles use; nanoseconds. */
+/** Go's time.ParseDuration, in nanoseconds, for HEALTHCHECK's flags. */
 export function parseDuration(s: string): number {
-  if (s === '0') return 0;
-  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/g;
-  const unit: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-  let total = 0;
-  let consumed = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(s)) !== null) {
-    if (m.index !== consumed) break;
-    total += Number(m[1]) * unit[m[2]];
-    consumed += m[0].length;
+  try {
+    return Math.round(parseGoDuration(s) * 1e6);
+  } catch (e) {
+    throw new InstructionError((e as Error).message);
   }
-  if (consumed !== s.length || s.length === 0) throw new InstructionError(`time: invalid duration ${JSON.stringify(s)}`);
-  return Math.round(total);
 }
 
 function optInterval(flags: Flags, name: string): number {

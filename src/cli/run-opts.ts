@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 
 import { InvalidParameterError } from '../errors.js';
 import type { ContainerCreateRequest, HostConfig, Mount, PortBinding } from '../client/types.js';
-import { nanoCpus, parseGoDuration, ramInBytes } from './units.js';
+import { nanoCpus, ramInBytes } from './units.js';
+import { parseGoDuration } from '../util/human.js';
 
 export interface OptionSpec {
   flags: string;

@@ -2,7 +2,7 @@
 import { InvalidParameterError } from '../errors.js';
 
 export { humanDuration } from '../util/human.js';
-import { humanDuration } from '../util/human.js';
+import { humanDuration, timestampMs } from '../util/human.js';
 
 /** "5 minutes ago" from a unix-seconds timestamp. */
 export function sinceUnix(unixSeconds: number, now = Date.now()): string {
@@ -65,52 +65,13 @@ export function nanoCpus(s: string): number {
   return Math.round(Number(s) * 1e9);
 }
 
-/** Go's time.ParseDuration, in milliseconds (fractions kept). */
-export function parseGoDuration(s: string): number {
-  const orig = s;
-  if (s === '0') return 0;
-  let sign = 1;
-  if (s.startsWith('-') || s.startsWith('+')) {
-    if (s[0] === '-') sign = -1;
-    s = s.slice(1);
-  }
-  const unitMs: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60000, h: 3600000 };
-  const re = /^(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/;
-  let total = 0;
-  if (s === '') throw new InvalidParameterError(`time: invalid duration "${orig}"`);
-  while (s.length) {
-    const m = re.exec(s);
-    if (!m) {
-      if (/^(\d+\.?\d*|\.\d+)$/.test(s)) throw new InvalidParameterError(`time: missing unit in duration "${orig}"`);
-      throw new InvalidParameterError(`time: invalid duration "${orig}"`);
-    }
-    total += Number(m[1]) * unitMs[m[2]!]!;
-    s = s.slice(m[0].length);
-  }
-  return sign * total;
-}
-
 /**
  * docker's timetypes.GetTimestamp: a Go duration is "that long ago", RFC 3339 dates and
  * unix timestamps pass as "seconds.nanoseconds" — the form the daemon's since/until take.
  */
 export function getTimestamp(value: string, nowMs = Date.now()): string {
   if (/^\d+(\.\d+)?$/.test(value)) return value;
-  let ms: number | undefined;
-  try {
-    const d = parseGoDuration(value);
-    ms = nowMs - d;
-  } catch {
-    // not a duration: a date then
-  }
-  if (ms === undefined) {
-    let v = value;
-    // dates without a zone are local time in docker; Date.parse treats date-only forms as UTC, so add T00:00
-    if (/^\d{4}-\d{2}-\d{2}$/.test(v)) v += 'T00:00:00';
-    const t = Date.parse(v);
-    if (Number.isNaN(t)) throw new InvalidParameterError(`failed to parse value as time or duration: "${value}"`);
-    ms = t;
-  }
+  const ms = timestampMs(value, nowMs);
   const sec = Math.floor(ms / 1000);
   const nanos = Math.round((ms - sec * 1000) * 1e6);
   return `${sec}.${String(nanos).padStart(9, '0')}`;

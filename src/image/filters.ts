@@ -72,24 +72,3 @@ export function labelsExclude(values: string[] | undefined, labels: Record<strin
   return values.every((v) => !labelsMatch([v], labels));
 }
 
-/**
- * `until`: a unix timestamp (with fraction), an RFC 3339 date, or a Go duration before now
- * ("10m", "1h30m"). Returns seconds since the epoch.
- */
-export function parseTimestamp(value: string, now = Date.now()): number {
-  if (/^\d+(\.\d+)?$/.test(value)) return Number(value);
-  const dur = /^(?:(\d+(?:\.\d+)?)(h|m|s|ms))+$/.test(value) ? goDuration(value) : undefined;
-  if (dur !== undefined) return (now - dur) / 1000;
-  const t = Date.parse(value);
-  if (Number.isNaN(t)) throw new InvalidParameterError(`failed to parse value as time or duration: "${value}"`);
-  return t / 1000;
-}
-
-function goDuration(s: string): number {
-  let ms = 0;
-  for (const m of s.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)) {
-    const n = Number(m[1]);
-    ms += m[2] === 'h' ? n * 3600_000 : m[2] === 'm' ? n * 60_000 : m[2] === 's' ? n * 1000 : n;
-  }
-  return ms;
-}

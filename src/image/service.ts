@@ -20,8 +20,9 @@ import {
   Reference, parseReference, familiarString, familiarRepository, repositoryName, withDefaultTag, isValidTag,
 } from './reference.js';
 import {
-  checkFilterKeys, danglingFilter, labelsMatch, labelsExclude, parseTimestamp, referenceMatches,
+  checkFilterKeys, danglingFilter, labelsMatch, labelsExclude, referenceMatches,
 } from './filters.js';
+import { timestampMs } from '../util/human.js';
 import { applyChanges } from './changes.js';
 import { ProgressSink } from './progress.js';
 import { hostArchitecture } from './platform.js';
@@ -238,7 +239,7 @@ export class ImageService {
     const refPatterns = filters.get('reference') ?? [];
     const beforeT = this.filterImageTimes(filters.get('before'));
     const sinceT = this.filterImageTimes(filters.get('since'));
-    const until = filters.get('until')?.map((v) => parseTimestamp(v));
+    const until = filters.get('until')?.map((v) => timestampMs(v) / 1000);
     const atLeast = opts.apiVersionAtLeast ?? (() => true);
 
     const records = this.images.list();
@@ -490,7 +491,7 @@ export class ImageService {
   async prune(filters: Map<string, string[]> = new Map()): Promise<PruneReport> {
     checkFilterKeys(filters, ['dangling', 'until', 'label', 'label!']);
     const danglingOnly = danglingFilter(filters) ?? true;
-    const until = filters.get('until')?.map((v) => parseTimestamp(v));
+    const until = filters.get('until')?.map((v) => timestampMs(v) / 1000);
     const records: DeleteRecord[] = [];
     const before = new Map(this.layers.list().map((l) => [l.chainId, l.size]));
     // Removing a child can make its parent a candidate, so go round until nothing changes.

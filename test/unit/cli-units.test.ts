@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { bytesSize, ellipsis, getTimestamp, goQuote, humanDuration, humanSize, nanoCpus, parseGoDuration, ramInBytes, truncateId } from '../../src/cli/units.js';
+import { bytesSize, ellipsis, getTimestamp, goQuote, humanDuration, humanSize, nanoCpus, ramInBytes, truncateId } from '../../src/cli/units.js';
+import { parseGoDuration } from '../../src/util/human.js';
 
 test('humanDuration wording matches go-units', () => {
   assert.equal(humanDuration(500), 'Less than a second');

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pathMatch, referenceMatches, danglingFilter, labelsMatch, checkFilterKeys, parseTimestamp } from '../../src/image/filters.js';
+import { pathMatch, referenceMatches, danglingFilter, labelsMatch, checkFilterKeys } from '../../src/image/filters.js';
+import { timestampMs } from '../../src/util/human.js';
 import { parseReference } from '../../src/image/reference.js';
 import { applyChanges } from '../../src/image/changes.js';
 
@@ -44,10 +45,10 @@ test('label filters', () => {
 });
 
 test('until: unix seconds, RFC 3339, durations', () => {
-  assert.equal(parseTimestamp('1700000000'), 1700000000);
-  assert.equal(parseTimestamp('2024-01-01T00:00:00Z'), Date.parse('2024-01-01T00:00:00Z') / 1000);
-  assert.equal(parseTimestamp('1h', 10_000_000), (10_000_000 - 3600_000) / 1000);
-  assert.throws(() => parseTimestamp('yesterday'));
+  assert.equal(timestampMs('1700000000'), 1700000000_000);
+  assert.equal(timestampMs('2024-01-01T00:00:00Z'), Date.parse('2024-01-01T00:00:00Z'));
+  assert.equal(timestampMs('1h30m', 10_000_000), 10_000_000 - 5400_000);
+  assert.throws(() => timestampMs('yesterday'), /failed to parse value as time or duration: "yesterday"/);
 });
 
 test('import --change instructions', () => {

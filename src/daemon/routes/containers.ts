@@ -12,6 +12,7 @@ import {
 } from './container-views.js';
 import type { ContainerUpdate, WaitCondition } from '../../container/service.js';
 import { healthStatus } from '../../container/health.js';
+import { timestampMs } from '../../util/human.js';
 
 export interface ContainerRouteOptions {
   network?: NetworkViewProvider;
@@ -160,9 +161,9 @@ export function registerContainerRoutes(r: Router, d: Daemon, opts: ContainerRou
     const f = filtersParam(ctx.query);
     for (const k of f.keys()) if (!['until', 'label', 'label!'].includes(k)) throw new InvalidParameterError(`invalid filter '${k}'`);
     const until = f.get('until')?.[0];
-    const untilNs = until ? parseUntil(until) : undefined;
+    const untilMs = until ? timestampMs(until) : undefined;
     const report = await svc.prune((c) => {
-      if (untilNs !== undefined && BigInt(Date.parse(c.created)) * 1_000_000n > untilNs) return false;
+      if (untilMs !== undefined && Date.parse(c.created) > untilMs) return false;
       const labels = c.config.Labels ?? {};
       for (const l of f.get('label') ?? []) { const [k, v] = l.split('=', 2); if (v === undefined ? !(k in labels) : labels[k] !== v) return false; }
       for (const l of f.get('label!') ?? []) { const [k, v] = l.split('=', 2); if (v === undefined ? k in labels : labels[k] === v) return false; }
@@ -281,13 +282,3 @@ export function registerContainerRoutes(r: Router, d: Daemon, opts: ContainerRou
 
 }
 
-function parseUntil(v: string): bigint {
-  const dur = /^(\d+)(s|m|h)$/.exec(v);
-  if (dur) {
-    const mult = { s: 1, m: 60, h: 3600 }[dur[2] as 's' | 'm' | 'h'];
-    return BigInt(Date.now() - Number(dur[1]) * mult * 1000) * 1_000_000n;
-  }
-  const t = parseTimeParam(v);
-  if (t === undefined) throw new InvalidParameterError(`invalid until: ${v}`);
-  return t;
-}

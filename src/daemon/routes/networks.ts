@@ -4,6 +4,7 @@ import type { Daemon } from '../daemon.js';
 import { InvalidParameterError, NotFoundError } from '../../errors.js';
 import type { NetworkService, NetworkCreateBody } from '../../network/service.js';
 import type { NetworkRecord } from '../../network/types.js';
+import { timestampMs } from '../../util/human.js';
 
 const LIST_FILTERS = new Set(['dangling', 'driver', 'id', 'label', 'name', 'scope', 'type']);
 
@@ -19,13 +20,7 @@ export function networkFilter(svc: NetworkService, filters: Map<string, string[]
   for (const v of filters.get('type') ?? []) if (v !== 'custom' && v !== 'builtin') throw new InvalidParameterError(`invalid filter: 'type'='${v}'`);
   for (const v of filters.get('dangling') ?? []) if (!['true', 'false', '1', '0'].includes(v)) throw new InvalidParameterError(`invalid filter 'dangling=${v}'`);
   const until = filters.get('until')?.[0];
-  let untilMs: number | undefined;
-  if (until !== undefined) {
-    untilMs = /^\d+(\.\d+)?$/.test(until) ? Number(until) * 1000 : Date.parse(until);
-    const m = /^(\d+)(s|m|h)$/.exec(until);
-    if (m) untilMs = Date.now() - Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 's' | 'm' | 'h'];
-    if (!Number.isFinite(untilMs)) throw new InvalidParameterError(`invalid filter 'until=${until}'`);
-  }
+  const untilMs = until === undefined ? undefined : timestampMs(until);
   const any = (k: string, f: (v: string) => boolean) => { const vs = filters.get(k); return !vs || vs.length === 0 || vs.some(f); };
   return (n) => any('driver', (v) => v === n.driver)
     && any('id', (v) => n.id.startsWith(v))
