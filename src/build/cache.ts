@@ -40,8 +40,8 @@ export interface BuildCacheStore {
   /** Entries pointing at an image, e.g. when it is deleted. */
   removeImage(imageId: string): void;
   list(): CacheEntry[];
-  /** Drops every entry (`builder prune`); returns how many. */
-  prune(): number;
+  /** Drops these entries (`builder prune`); returns how many there were. */
+  remove(keys: string[]): number;
 }
 
 /** Why a step missed the cache, said the way a user thinks about it. */
@@ -129,8 +129,11 @@ export class SqliteBuildCache implements BuildCacheStore {
     return (this.db.prepare('SELECT * FROM build_cache ORDER BY last_used DESC').all() as Row[]).map(fromRow);
   }
 
-  prune(): number {
-    return this.db.prepare('DELETE FROM build_cache').run().changes;
+  remove(keys: string[]): number {
+    const del = this.db.prepare('DELETE FROM build_cache WHERE key = ?');
+    let n = 0;
+    for (const k of keys) n += del.run(k).changes;
+    return n;
   }
 }
 
@@ -147,5 +150,5 @@ export class MemoryBuildCache implements BuildCacheStore {
     for (const [k, e] of this.m) if (e.imageId === imageId || e.parent === imageId) this.m.delete(k);
   }
   list(): CacheEntry[] { return [...this.m.values()]; }
-  prune(): number { const n = this.m.size; this.m.clear(); return n; }
+  remove(keys: string[]): number { let n = 0; for (const k of keys) if (this.m.delete(k)) n++; return n; }
 }

@@ -9,6 +9,7 @@ import { BerthError, InvalidParameterError, NotFoundError, NotImplementedError, 
 import { Builder, BuildMessage, BuildOptions, ExtraContext, StepFailedError } from './builder.js';
 import { extractContext, loadIgnore, pruneIgnored, trimContextBlobCache } from './context.js';
 import { resolveInRoot } from './copy.js';
+import { contextBlobDir } from './cache-usage.js';
 
 export type { BuildMessage };
 
@@ -21,7 +22,6 @@ export interface BuildHttpDeps {
 }
 
 const DEFAULT_CONTEXT_CACHE = 2 * 1024 * 1024 * 1024;
-const contextBlobDir = (stateDir: string) => join(stateDir, 'context-blobs');
 
 type Headers = Record<string, string | string[] | undefined>;
 
@@ -219,71 +219,6 @@ export function buildRoute(deps: BuildHttpDeps): (ctx: BuildRouteContext) => Pro
     }
     if (!res.writableEnded) res.end();
   };
-}
-
-/** One entry of `GET /system/df`'s BuildCache list (swagger definition BuildCache). */
-export interface BuildCacheRecord {
-  ID: string;
-  Parents: string[];
-  Type: 'regular' | 'exec.cachemount';
-  Description: string;
-  InUse: boolean;
-  Shared: boolean;
-  Size: number;
-  CreatedAt: string;
-  LastUsedAt: string;
-  UsageCount: number;
-}
-
-async function dirSize(dir: string): Promise<number> {
-  let total = 0;
-  const walk = async (d: string) => {
-    for (const e of await fsp.readdir(d, { withFileTypes: true }).catch(() => [])) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else total += (await fsp.lstat(p).catch(() => undefined))?.size ?? 0;
-    }
-  };
-  await walk(dir);
-  return total;
-}
-
-/**
- * Build cache for `system df`: step records (their images are counted with the images, so
- * Size 0) and RUN --mount=type=cache directories.
- */
-export async function buildCacheUsage(cache: import('./cache.js').BuildCacheStore, stateDir: string): Promise<BuildCacheRecord[]> {
-  const out: BuildCacheRecord[] = cache.list().map((e) => ({
-    ID: e.key.slice(7, 32), Parents: [], Type: 'regular', Description: e.instruction.slice(0, 200), InUse: false, Shared: true, Size: 0,
-    CreatedAt: new Date(e.created).toISOString(), LastUsedAt: new Date(e.lastUsed).toISOString(), UsageCount: 1,
-  }));
-  const blobs = contextBlobDir(stateDir);
-  const blobSize = await dirSize(blobs);
-  if (blobSize > 0) {
-    const st = await fsp.stat(blobs).catch(() => undefined);
-    const when = (st?.mtime ?? new Date()).toISOString();
-    out.push({ ID: 'context-blobs', Parents: [], Type: 'regular', Description: 'build context files kept for the next build', InUse: false,
-      Shared: false, Size: blobSize, CreatedAt: when, LastUsedAt: when, UsageCount: 1 });
-  }
-  const mounts = join(stateDir, 'cache-mounts');
-  for (const name of await fsp.readdir(mounts).catch(() => [] as string[])) {
-    const st = await fsp.stat(join(mounts, name)).catch(() => undefined);
-    out.push({
-      ID: name.slice(0, 25), Parents: [], Type: 'exec.cachemount', Description: 'cached mount (RUN --mount=type=cache)', InUse: false, Shared: false,
-      Size: await dirSize(join(mounts, name)), CreatedAt: (st?.birthtime ?? new Date()).toISOString(), LastUsedAt: (st?.mtime ?? new Date()).toISOString(), UsageCount: 1,
-    });
-  }
-  return out;
-}
-
-/** `POST /build/prune` (`docker builder prune`): drops step records and cache-mount dirs. */
-export async function pruneBuildCache(cache: import('./cache.js').BuildCacheStore, stateDir: string): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }> {
-  const records = await buildCacheUsage(cache, stateDir);
-  const reclaimed = records.reduce((n, r) => n + r.Size, 0);
-  cache.prune();
-  await fsp.rm(join(stateDir, 'cache-mounts'), { recursive: true, force: true });
-  await fsp.rm(contextBlobDir(stateDir), { recursive: true, force: true });
-  return { CachesDeleted: records.map((r) => r.ID), SpaceReclaimed: reclaimed };
 }
 
 /**

@@ -10,11 +10,14 @@ import tar from 'tar-stream';
 
 import { peekBytes } from '../util/streams.js';
 import type { Cli } from './context.js';
-import { StatusError } from './context.js';
+import { confirm, FlagValueError, StatusError } from './context.js';
 import { collect, defineCommand } from './command.js';
 import type { Outcome } from './command.js';
 import { displayJSONMessages } from './cmd-run.js';
-import { humanSize } from './units.js';
+import { humanSize, ramInBytes } from './units.js';
+import { encodeFilters } from '../client/client.js';
+import { parseFilters } from './cmd-container.js';
+import type { ParsedOptions } from './run-opts.js';
 
 interface BuildFlags {
   tag?: string[];
@@ -221,4 +224,37 @@ export function registerBuild(parent: Command, parentPath: string, cli: Cli, out
     .option('--no-rm', 'Keep intermediate containers after a build')
     .option('-t, --tag <list>', 'Name and optionally a tag in the "name:tag" format', collect)
     .option('--target <string>', 'Set the target build stage to build.');
+}
+
+/** `builder prune`, docker's own (without buildx): POST /build/prune. */
+async function pruneBuildCache(cli: Cli, opts: ParsedOptions): Promise<number> {
+  const all = opts.all === true;
+  const filters = parseFilters(opts.filter as string[] | undefined, '--filter');
+  let keep: number | undefined;
+  if (typeof opts.keepStorage === 'string') {
+    try {
+      keep = ramInBytes(opts.keepStorage);
+    } catch (e) {
+      throw new FlagValueError(opts.keepStorage, '--keep-storage', (e as Error).message);
+    }
+  }
+  const warning = all ? 'WARNING! This will remove all build cache.' : 'WARNING! This will remove all dangling build cache.';
+  if (opts.force !== true && !(await confirm(cli, `${warning} Are you sure you want to continue?`))) return 0;
+  const report = await cli.client.json<{ CachesDeleted?: string[] | null; SpaceReclaimed?: number }>('POST', '/build/prune', {
+    // keep-storage for daemons before API 1.48, reserved-space after
+    query: { all: all || undefined, filters: encodeFilters(filters), 'keep-storage': keep, 'reserved-space': keep },
+  });
+  const deleted = report?.CachesDeleted ?? [];
+  if (deleted.length) cli.out(`Deleted build cache objects:\n${deleted.map((id) => `${id}\n`).join('')}\n`);
+  cli.out(`Total reclaimed space: ${humanSize(report?.SpaceReclaimed ?? 0)}\n`);
+  return 0;
+}
+
+export function registerBuilderCommands(builder: Command, cli: Cli, outcome: Outcome): void {
+  registerBuild(builder, 'builder', cli, outcome);
+  defineCommand(builder, 'builder', { name: 'prune', usage: '', description: 'Remove build cache', maxArgs: 0 }, cli, outcome, (c, _a, o) => pruneBuildCache(c, o))
+    .option('-a, --all', 'Remove all unused build cache, not just dangling ones')
+    .option('--filter <filter>', 'Provide filter values (e.g. "until=24h")', collect)
+    .option('-f, --force', 'Do not prompt for confirmation')
+    .option('--keep-storage <bytes>', 'Amount of disk space to keep for cache');
 }

@@ -50,8 +50,16 @@ function plural(n: number): string {
   return n === 1 ? 'argument' : 'arguments';
 }
 
+/** Commands whose usage line is their bare path (docker's `builder prune`): commander would fill in its own. */
+const bareUsage = new WeakSet<Command>();
+
+/** "berth builder prune", "berth ps [OPTIONS]": what help and usage hints print after "Usage:". */
+export function usageLine(cmd: Command, path: string): string {
+  return bareUsage.has(cmd) ? path : `${path} ${cmd.usage()}`;
+}
+
 export function checkArgs(path: string, def: CommandDef, args: string[]): void {
-  const usage = `Usage:  ${PROG} ${path} ${def.usage}`;
+  const usage = `Usage:  ${PROG} ${path}${def.usage ? ` ${def.usage}` : ''}`;
   const { minArgs = 0, maxArgs = Infinity } = def;
   if (args.length >= minArgs && args.length <= maxArgs) return;
   // docker's wording (cli/required.go): only RequiresMinArgs says "See", the others "Run".
@@ -76,6 +84,7 @@ export function defineCommand(parent: Command, parentPath: string, def: CommandD
     .helpOption('--help', 'Print usage')
     .argument('[args...]')
     .allowExcessArguments(true);
+  if (def.usage === '') bareUsage.add(cmd);
   for (const a of def.aliases ?? []) cmd.alias(a);
   if (def.passThrough) cmd.passThroughOptions();
   cmd.action(async (args: string[], opts: ParsedOptions) => {

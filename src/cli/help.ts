@@ -2,6 +2,7 @@
 import type { Command, Option } from 'commander';
 
 import { PROG } from './context.js';
+import { usageLine } from './command.js';
 
 function path(cmd: Command): string {
   const names: string[] = [];
@@ -17,7 +18,7 @@ function flagText(o: Option): string {
 
 export function dockerHelp(cmd: Command): string {
   const isRoot = !cmd.parent;
-  const usage = isRoot ? `${PROG} [OPTIONS] COMMAND` : `${path(cmd)} ${cmd.usage()}`;
+  const usage = isRoot ? `${PROG} [OPTIONS] COMMAND` : usageLine(cmd, path(cmd));
   let out = `\nUsage:  ${usage}\n\n${cmd.description()}\n`;
   if (cmd.aliases().length && cmd.parent) {
     const parentPath = path(cmd.parent);

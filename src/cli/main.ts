@@ -11,11 +11,12 @@ import { registerImageCommands } from './cmd-image.js';
 import { registerRun } from './cmd-run.js';
 import { registerExtraCommands } from './cmd-extra.js';
 import { registerCp } from './cmd-cp.js';
-import { registerBuild } from './cmd-build.js';
+import { registerBuild, registerBuilderCommands } from './cmd-build.js';
 import { registerAuthCommands } from './cmd-auth.js';
 import { registerNetworkCommands, registerPort } from './cmd-network.js';
 import { registerSystemCommands, CLIENT_VERSION } from './cmd-system.js';
 import type { Outcome } from './command.js';
+import { usageLine } from './command.js';
 import { Cli, describeError, FlagValueError, PROG, StatusError } from './context.js';
 import { dockerHelp } from './help.js';
 import type { CliIO } from './context.js';
@@ -53,6 +54,10 @@ function buildProgram(cli: Cli, outcome: Outcome): Command {
   registerCp(program, '', cli, outcome);
   registerBuild(program, '', cli, outcome);
   registerAuthCommands(program, cli, outcome);
+
+  const builder = new Command('builder').description('Manage builds').usage('COMMAND').helpOption('--help', 'Print usage').helpCommand(false).enablePositionalOptions();
+  registerBuilderCommands(builder, cli, outcome);
+  program.addCommand(builder);
 
   const container = new Command('container').description('Manage containers').usage('COMMAND').helpOption('--help', 'Print usage').helpCommand(false).enablePositionalOptions();
   registerRun(container, 'container', cli, outcome);
@@ -107,7 +112,7 @@ function commandPath(program: Command, argv: string[]): { path: string; usage: s
     cmd = next;
   }
   const path = [PROG, ...names].join(' ');
-  return { path, usage: `${path} ${cmd.usage()}` };
+  return { path, usage: usageLine(cmd, path) };
 }
 
 /** commander's parse errors in pflag's words, with docker's usage hint (exit 125). */

@@ -36,6 +36,11 @@ function steps(out: string): string {
     .join('\n').replace(/[0-9a-f]{12}/g, 'ID');
 }
 
+/** The docker CLI's stderr without its notice about the legacy builder. */
+function withoutLegacyNotice(err: string): string {
+  return err.replace(/^DEPRECATED: The legacy builder[^]*?\n\n/, '');
+}
+
 test('build: the same steps and image as docker build; -t, --build-arg, .dockerignore, --iidfile', () => {
   const app = join(ctx, 'app');
   const ours = berth(d, ['build', '--no-cache', '-t', 'cb:1', '--build-arg', 'X=7', '--iidfile', join(ctx, 'iid'), app]);
@@ -79,4 +84,33 @@ test('build errors: a failing RUN ends with its exit code, a missing context or 
     assert.equal(steps(ours.stdout + ours.stderr), steps(theirs.stdout + theirs.stderr).replace(/docker/g, 'berth').replace('berth daemon', 'docker daemon'), args.join(' '));
   }
   assert.equal(berth(d, ['build', '-f', join(ctx, 'failing.Dockerfile'), app]).code, 3);
+});
+
+test('builder prune: dangling cache only unless -a, docker\'s prompt and report, filters checked by the daemon', () => {
+  const dir = join(ctx, 'cached');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'Dockerfile'), 'FROM busybox\nRUN --mount=type=cache,target=/c echo hi > /c/f\nRUN echo step > /s\n');
+  assert.equal(berth(d, ['build', '-q', dir]).code, 0);
+
+  const declined = berth(d, ['builder', 'prune'], 'n\n');
+  assert.equal(declined.code, 0);
+  assert.equal(declined.stdout, 'WARNING! This will remove all dangling build cache. Are you sure you want to continue? [y/N] ');
+
+  // The cache mount and the context files go; the steps stay, since their images are there.
+  const dangling = berth(d, ['builder', 'prune', '-f']);
+  assert.equal(dangling.code, 0, dangling.stderr);
+  assert.match(dangling.stdout, /^Deleted build cache objects:\n(?:\S+\n)+\nTotal reclaimed space: \d+(\.\d+)?k?B\n$/);
+  for (const cli of [berth, docker]) assert.equal(cli(d, ['builder', 'prune', '-f']).stdout, 'Total reclaimed space: 0B\n');
+  assert.match(berth(d, ['build', dir]).stdout, /Using cache/);
+
+  for (const args of [['builder', 'prune', '-f', '--filter', 'color=red'], ['builder', 'prune', '-f', '--keep-storage', 'lots']]) {
+    const [ours, theirs] = [berth(d, args), docker(d, args)];
+    assert.equal(ours.code, theirs.code, args.join(' '));
+    assert.equal(ours.stderr, withoutLegacyNotice(theirs.stderr).replace(/docker/g, 'berth'), args.join(' '));
+  }
+
+  const all = berth(d, ['builder', 'prune', '-af']);
+  assert.match(all.stdout, /^Deleted build cache objects:\n(?:\S+\n)+\nTotal reclaimed space: \S+\n$/);
+  assert.ok((all.stdout.match(/^[0-9a-f]{25}$/gm) ?? []).length >= 2, 'the step records');
+  assert.doesNotMatch(berth(d, ['build', dir]).stdout, /Using cache/);
 });

@@ -312,7 +312,7 @@ test('cache-from: an image built elsewhere with the same steps is reused', async
   be.runner = () => ({ changes: { '/x': '1' } });
   const df = 'FROM busybox\nRUN build it\nLABEL a=b\n';
   const first = await build(be, { dockerfile: df, tags: ['prev'] });
-  be.cache.prune();
+  be.cache.remove(be.cache.list().map((e) => e.key));
   const again = await build(be, { dockerfile: df, cacheFrom: ['prev'] });
   assert.equal(be.runs.length, 1);
   assert.equal(again.res.imageId, first.res.imageId);

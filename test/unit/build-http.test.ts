@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { Builder, BuildMessage } from '../../src/build/builder.js';
-import { handleBuild, parseBuildQuery, pruneBuildCache, buildCacheUsage } from '../../src/build/http.js';
+import { handleBuild, parseBuildQuery } from '../../src/build/http.js';
+import { pruneBuildCache, buildCacheUsage } from '../../src/build/cache-usage.js';
 import { FakeBackend } from '../helpers/build-fake-backend.js';
 import { makeTar } from './build-context.test.js';
 
@@ -119,14 +120,42 @@ test('ADD: local tar archives are extracted; URLs with --checksum', async (t) =>
     /digest mismatch sha256:0+: sha256:/);
 });
 
+test('build cache prune: a space limit removes the least recently used first, only until it holds', async (t) => {
+  const { be, deps } = setup();
+  t.after(() => be.close());
+  const { mkdirSync, writeFileSync, utimesSync } = await import('node:fs');
+  for (const [name, age] of [['old', 3000], ['mid', 2000], ['new', 1000]] as const) {
+    const dir = join(deps.stateDir, 'cache-mounts', name);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'data'), Buffer.alloc(1000));
+    const when = new Date(Date.now() - age * 1000);
+    utimesSync(dir, when, when);
+  }
+  const r = await pruneBuildCache(be, deps.stateDir, { reservedSpace: 1500 });
+  assert.deepEqual(r, { CachesDeleted: ['old', 'mid'], SpaceReclaimed: 2000 });
+  assert.deepEqual((await buildCacheUsage(be, deps.stateDir)).map((u) => u.ID), ['new']);
+});
+
 test('build cache usage and prune', async (t) => {
   const { be, deps } = setup();
   t.after(() => be.close());
   await collect(await handleBuild(new URLSearchParams(), {}, Readable.from([Buffer.from('FROM busybox\nRUN --mount=type=cache,target=/c true\nENV A=1\n')]), deps));
-  const usage = await buildCacheUsage(be.cache, deps.stateDir);
+  const usage = await buildCacheUsage(be, deps.stateDir);
   assert.ok(usage.some((u) => u.Type === 'regular'));
   assert.ok(usage.some((u) => u.Type === 'exec.cachemount'));
-  const pr = await pruneBuildCache(be.cache, deps.stateDir);
-  assert.equal(pr.CachesDeleted.length, usage.length);
+  // A step whose image was deleted since is dangling.
+  be.cache.put({ key: `sha256:${'e'.repeat(64)}`, imageId: `sha256:${'0'.repeat(64)}`, parent: 'sha256:x', instruction: 'RUN gone', args: {}, content: '' });
+  usage.push(...(await buildCacheUsage(be, deps.stateDir)).filter((u) => u.Description === 'RUN gone'));
+  assert.equal(usage.find((u) => u.Description === 'RUN gone')?.Shared, false);
+  const steps = usage.filter((u) => u.Shared).map((u) => u.ID);
+  await assert.rejects(pruneBuildCache(be, deps.stateDir, { filters: new Map([['color', ['red']]]) }), /invalid filter 'color'/);
+  // Used within the hour: an until of 1h keeps everything.
+  assert.deepEqual(await pruneBuildCache(be, deps.stateDir, { all: true, filters: new Map([['until', ['1h']]]) }), { CachesDeleted: [], SpaceReclaimed: 0 });
+  // Without all, the step records stay: their images are still there.
+  const dangling = await pruneBuildCache(be, deps.stateDir);
+  assert.deepEqual(dangling.CachesDeleted.sort(), usage.filter((u) => !u.Shared).map((u) => u.ID).sort());
+  assert.deepEqual((await buildCacheUsage(be, deps.stateDir)).map((u) => u.ID).sort(), steps.sort());
+  const pr = await pruneBuildCache(be, deps.stateDir, { all: true, filters: new Map([['type', ['regular']]]) });
+  assert.deepEqual(pr.CachesDeleted.sort(), steps.sort());
   assert.equal(be.cache.list().length, 0);
 });

@@ -1,11 +1,12 @@
 // POST /build (the classic builder's API, which docker without buildx, compose and dockerode use)
 // and build-cache pruning, backed by the Dockerfile builder in src/build.
 import { join } from 'node:path';
-import { Router } from '../http/router.js';
+import { Router, boolParam, filtersParam, intParam } from '../http/router.js';
 import type { Daemon } from '../daemon.js';
 import { Builder } from '../../build/builder.js';
 import { DaemonBuildBackend } from '../../build/daemon-backend.js';
-import { buildRoute, buildCacheUsage, pruneBuildCache, cleanBuildState } from '../../build/http.js';
+import { buildRoute, cleanBuildState } from '../../build/http.js';
+import { buildCacheUsage, pruneBuildCache } from '../../build/cache-usage.js';
 import { imageService } from '../../image/service.js';
 import { parseReference, withDefaultTag } from '../../image/reference.js';
 
@@ -23,6 +24,16 @@ export async function registerBuildRoutes(r: Router, d: Daemon): Promise<void> {
   });
   const builder = new Builder(backend, { stateDir });
   r.post('/build', buildRoute({ builder, stateDir }));
-  r.post('/build/prune', async (ctx) => { ctx.send(200, await pruneBuildCache(backend.cache, stateDir)); });
-  d.usage.buildCache = () => buildCacheUsage(backend.cache, stateDir);
+  r.post('/build/prune', async (ctx) => {
+    const q = ctx.query;
+    ctx.send(200, await pruneBuildCache(backend, stateDir, {
+      all: boolParam(q, 'all'),
+      filters: filtersParam(q),
+      // keep-storage is the name before API 1.48
+      reservedSpace: intParam(q, 'reserved-space') ?? intParam(q, 'keep-storage'),
+      maxUsedSpace: intParam(q, 'max-used-space'),
+      minFreeSpace: intParam(q, 'min-free-space'),
+    }));
+  });
+  d.usage.buildCache = () => buildCacheUsage(backend, stateDir);
 }
