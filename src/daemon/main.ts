@@ -17,6 +17,7 @@ import { registerInteractiveRoutes } from './routes/interactive.js';
 import { registerNetworkRoutes } from './routes/networks.js';
 import { registerVolumeRoutes, mountsView } from './routes/volumes.js';
 import { registerBuildRoutes } from './routes/build.js';
+import { registerSwarmAndPluginRoutes } from './routes/swarm-and-plugins.js';
 import { processAlive } from '../container/service.js';
 
 export const DEFAULT_SOCKET = '/run/berth/berth.sock';
@@ -54,6 +55,7 @@ export function buildRouter(d: Daemon): Router {
   registerNetworkRoutes(r, d, d.networks);
   registerImageRoutes(r, d);
   registerDistributionRoutes(r, d);
+  registerSwarmAndPluginRoutes(r);
   return r;
 }
 

@@ -150,6 +150,20 @@ function spawnTar(): Buffer {
 }
 
 
+test('swarm and plugin commands get the answers of a dockerd without swarm mode or plugins', () => {
+  const notManager = 'Error response from daemon: This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.\n';
+  for (const args of [['service', 'ls'], ['node', 'ls'], ['secret', 'ls'], ['config', 'ls'], ['swarm', 'ca']]) {
+    const r = docker(d, args);
+    assert.equal(r.code, 1, args.join(' '));
+    assert.equal(r.stderr, notManager, args.join(' '));
+  }
+  assert.equal(docker(d, ['swarm', 'leave']).stderr, 'Error response from daemon: This node is not part of a swarm\n');
+  assert.match(docker(d, ['swarm', 'init']).stderr, /berth does not run swarm mode/);
+  const plugins = docker(d, ['plugin', 'ls']);
+  assert.equal(plugins.stdout, 'ID        NAME      DESCRIPTION   ENABLED\n', plugins.stderr);
+  assert.equal(docker(d, ['plugin', 'inspect', 'foo']).stderr, 'Error response from daemon: plugin "foo" not found\n');
+});
+
 async function waitFor(pred: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end) { if (pred()) return; await new Promise((r) => setTimeout(r, 50)); }
