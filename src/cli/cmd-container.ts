@@ -15,7 +15,7 @@ import type { ParsedOptions } from './run-opts.js';
 import { parseRestartPolicy } from './run-opts.js';
 import { tabwrite } from './tabwriter.js';
 import { goTypedNulls } from './typed-nulls.js';
-import { Template } from './template/index.js';
+import { Template, TemplateExecError, TemplateSyntaxError } from './template/index.js';
 import { makeRaw, monitorSize, consoleSize } from './tty.js';
 import { humanSize, getTimestamp, nanoCpus, ramInBytes } from './units.js';
 import { waitExitOrRemoved, withHelp } from './cmd-run.js';
@@ -77,6 +77,26 @@ export async function inspectObjects(cli: Cli, names: string[], format: string |
   return 0;
 }
 
+/**
+ * docker ps parses and runs the format as given (before "table" or \t are taken out) on an empty
+ * container first, and fails in its own words.
+ */
+function checkPsFormat(format: string): void {
+  let tmpl: Template;
+  try {
+    tmpl = new Template(format);
+  } catch (e) {
+    if (e instanceof TemplateSyntaxError) throw new StatusError(1, `failed to parse template: ${e.message}`);
+    throw e;
+  }
+  try {
+    tmpl.execute(new ContainerContext({}, true));
+  } catch (e) {
+    if (e instanceof TemplateExecError) throw new StatusError(1, `failed to execute template: ${e.message}`);
+    // anything else is the empty container's, not the format's
+  }
+}
+
 async function ps(cli: Cli, opts: ParsedOptions): Promise<number> {
   const last = typeof opts.last === 'number' ? opts.last : -1;
   const latest = opts.latest === true;
@@ -84,6 +104,7 @@ async function ps(cli: Cli, opts: ParsedOptions): Promise<number> {
   let format = typeof opts.format === 'string' ? opts.format : '';
   const filters = parseFilters(opts.filter as string[] | undefined);
   const quiet = opts.quiet === true;
+  if (format !== '') checkPsFormat(format);
   const containers = await cli.client.containerList({
     all: opts.all === true || limit > 0,
     limit: limit > 0 ? limit : undefined,
@@ -98,11 +119,7 @@ async function ps(cli: Cli, opts: ParsedOptions): Promise<number> {
     format = '{{.ID}}';
   }
   const rows = containers.map((c) => new ContainerContext(c, trunc));
-  try {
-    cli.out(formatItems(format, rows, PS_HEADERS));
-  } catch (e) {
-    throw new StatusError(1, `template parsing error: ${(e as Error).message}`);
-  }
+  cli.out(formatItems(format, rows, PS_HEADERS));
   return 0;
 }
 

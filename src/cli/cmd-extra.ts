@@ -127,8 +127,9 @@ const STATS_HEADERS: Record<string, string> = {
   PIDs: 'PIDS',
 };
 
-/** One row of docker stats, computed as docker/cli's stats_helpers do. */
-export class StatsContext {
+/** One row of docker stats, computed as docker/cli's stats_helpers do; its Go name is container.statsContext. */
+export class statsContext {
+  static readonly goPackage = 'container';
   constructor(
     private readonly s: ContainerStatsResponse,
     private readonly container: string,
@@ -207,11 +208,11 @@ async function stats(cli: Cli, names: string[], opts: ParsedOptions): Promise<nu
   const targets = names.length
     ? names
     : (await cli.client.containerList({ all: opts.all === true })).map((c) => c.Id ?? '');
-  const sample = async (): Promise<StatsContext[]> =>
+  const sample = async (): Promise<statsContext[]> =>
     Promise.all(
       targets.map(async (n) => {
         const s = await cli.client.json<ContainerStatsResponse>('GET', `/containers/${encodeURIComponent(n)}/stats`, { query: { stream: false } });
-        return new StatsContext(s, n, trunc);
+        return new statsContext(s, n, trunc);
       }),
     );
   if (noStream) {

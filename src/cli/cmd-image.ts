@@ -25,12 +25,7 @@ async function images(cli: Cli, args: string[], opts: ParsedOptions): Promise<nu
   else if (format === '' || format === 'table') format = digests ? DEFAULT_IMAGES_FORMAT_DIGEST : DEFAULT_IMAGES_FORMAT;
   else if (format.startsWith('table') && digests && !format.includes('{{.Digest}}')) format += '\t{{.Digest}}';
   const rows = imageRows(list, { trunc: opts.trunc !== false, digests, format });
-  let text: string;
-  try {
-    text = formatItems(format, rows, IMAGE_HEADERS);
-  } catch (e) {
-    throw new StatusError(1, `template parsing error: ${(e as Error).message}`);
-  }
+  let text = formatItems(format, rows, IMAGE_HEADERS);
   if (opts.quiet === true) {
     // -q lists each image once even when it has several tags
     const seen = new Set<string>();

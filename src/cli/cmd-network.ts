@@ -15,7 +15,9 @@ import { goTimeString } from './ps-format.js';
 import { humanSize, truncateId } from './units.js';
 
 const NETWORK_FIELDS = ['ID', 'Name', 'Driver', 'Scope', 'IPv6', 'Internal', 'Labels', 'CreatedAt'] as const;
-class NetworkContext {
+/** docker's network.networkContext (its Go name shows in template errors). */
+class networkContext {
+  static readonly goPackage = 'network';
   constructor(
     private readonly n: Network,
     private readonly trunc: boolean,
@@ -117,7 +119,7 @@ export function registerNetworkCommands(parent: Command, cli: Cli, outcome: Outc
   defineCommand(net, 'network', { name: 'ls', aliases: ['list'], usage: '[OPTIONS]', description: 'List networks', maxArgs: 0 }, cli, outcome, async (c, _a, o) => {
     const list = await c.client.json<Network[]>('GET', '/networks', { query: { filters: encodeFilters(parseFilters(o.filter as string[] | undefined)) } });
     list.sort((x, y) => (x.Name ?? '').localeCompare(y.Name ?? ''));
-    const rows = list.map((n) => new NetworkContext(n, o.trunc !== false));
+    const rows = list.map((n) => new networkContext(n, o.trunc !== false));
     if (o.quiet === true) c.out(rows.map((r) => `${r.ID}\n`).join(''));
     else c.out(formatItems(listFormat(o, 'table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}'), rows, NETWORK_HEADERS));
     return 0;

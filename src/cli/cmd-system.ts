@@ -12,7 +12,7 @@ import type { Outcome } from './command.js';
 import { parseFilters } from './cmd-container.js';
 import { VOLUME_HEADERS, volumeContext } from './cmd-network.js';
 import { contextJSON, finalFormat, formatItems, isTable, labelsColumn } from './formatter.js';
-import { IMAGE_HEADERS, ImageContext } from './images-format.js';
+import { IMAGE_HEADERS, imageContext } from './images-format.js';
 import { ContainerContext, PS_HEADERS } from './ps-format.js';
 import type { ParsedOptions } from './run-opts.js';
 import { tabwrite } from './tabwriter.js';
@@ -433,8 +433,8 @@ function isDanglingImage(i: ImageSummary): boolean {
 }
 
 /** The lists of system df -v: one row per image (its first tag only), container, volume and cache record. */
-function verboseRows(du: SystemDataUsageResponse, trunc: boolean): { Images: ImageContext[]; Containers: ContainerContext[]; Volumes: volumeContext[]; BuildCache: buildCacheContext[] } {
-  const images: ImageContext[] = [];
+function verboseRows(du: SystemDataUsageResponse, trunc: boolean): { Images: imageContext[]; Containers: ContainerContext[]; Volumes: volumeContext[]; BuildCache: buildCacheContext[] } {
+  const images: imageContext[] = [];
   for (const i of du.Images ?? []) {
     let repo = '<none>';
     let tag = '<none>';
@@ -451,7 +451,7 @@ function verboseRows(du: SystemDataUsageResponse, trunc: boolean): { Images: Ima
         tag = ref.tag;
       }
     }
-    images.push(new ImageContext(i, trunc, repo, tag, ''));
+    images.push(new imageContext(i, trunc, repo, tag, ''));
   }
   return {
     Images: images,
@@ -521,13 +521,7 @@ async function diskUsage(cli: Cli, opts: ParsedOptions): Promise<number> {
       new diskUsageVolumesContext(du.Volumes ?? []),
       new diskUsageBuilderContext(builderSize, cache),
     ];
-    let text: string;
-    try {
-      text = formatItems(format, items, DF_HEADERS);
-    } catch (e) {
-      throw templateError(e);
-    }
-    cli.out(text);
+    cli.out(formatItems(format, items, DF_HEADERS));
     return 0;
   }
 

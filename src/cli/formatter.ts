@@ -1,6 +1,7 @@
 // docker's formatter.Context: "table ..." formats get a header row and tabwriter alignment,
 // "json" means {{json .}}, anything else is a Go template run once per item.
-import { Template } from './template/index.js';
+import { Template, TemplateExecError, TemplateSyntaxError } from './template/index.js';
+import { StatusError } from './context.js';
 import type { TemplateFunc } from './template/index.js';
 import { tabwrite } from './tabwriter.js';
 
@@ -39,14 +40,22 @@ export function finalFormat(format: string): string {
   return f.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
 }
 
-/** Renders items as docker's formatter does and returns the text to print. */
+/**
+ * Renders items as docker's formatter.Context.Write does and returns the text to print; a bad
+ * template fails as it fails there ("template parsing error: ...", exit 1).
+ */
 export function formatItems(format: string, items: object[], headers: Record<string, string>): string {
-  const tmpl = new Template(finalFormat(format));
-  let body = '';
-  for (const it of items) body += tmpl.execute(it) + '\n';
-  if (!isTable(format)) return body;
-  const header = new Template(finalFormat(format), HEADER_FUNCS).execute(headerContext(headers));
-  return tabwrite(header + '\n' + body);
+  try {
+    const tmpl = new Template(finalFormat(format));
+    let body = '';
+    for (const it of items) body += tmpl.execute(it) + '\n';
+    if (!isTable(format)) return body;
+    const header = new Template(finalFormat(format), HEADER_FUNCS).execute(headerContext(headers));
+    return tabwrite(header + '\n' + body);
+  } catch (e) {
+    if (!(e instanceof TemplateSyntaxError || e instanceof TemplateExecError)) throw e;
+    throw new StatusError(1, `template parsing error: ${e.message.startsWith('template') ? '' : 'template: '}${e.message}`);
+  }
 }
 
 /** Sorted-key JSON of every getter, like formatter.MarshalJSON over a context's methods. */

@@ -25,7 +25,7 @@ export const IMAGE_HEADERS: Record<string, string> = {
 
 const FIELDS = ['ID', 'Repository', 'Tag', 'Digest', 'CreatedSince', 'CreatedAt', 'Size', 'Containers', 'VirtualSize', 'SharedSize', 'UniqueSize'] as const;
 
-export class ImageContext {
+export class imageContext {
   constructor(
     private readonly i: ImageSummary,
     private readonly trunc: boolean,
@@ -79,12 +79,12 @@ function isDangling(img: ImageSummary): boolean {
 }
 
 /** Expands image summaries into rows as docker's imageFormat does. */
-export function imageRows(images: ImageSummary[], opts: { trunc: boolean; digests: boolean; format: string }): ImageContext[] {
+export function imageRows(images: ImageSummary[], opts: { trunc: boolean; digests: boolean; format: string }): imageContext[] {
   const needDigest = opts.digests || opts.format.includes('{{.Digest}}');
-  const rows: ImageContext[] = [];
+  const rows: imageContext[] = [];
   for (const img of images) {
     if (isDangling(img)) {
-      rows.push(new ImageContext(img, opts.trunc, '<none>', '<none>', '<none>'));
+      rows.push(new imageContext(img, opts.trunc, '<none>', '<none>', '<none>'));
       continue;
     }
     const repoTags = new Map<string, string[]>();
@@ -116,13 +116,13 @@ export function imageRows(images: ImageSummary[], opts: { trunc: boolean; digest
       repoDigests.delete(repo);
       if (!needDigest) digests = [];
       for (const tag of tags) {
-        if (digests.length === 0) rows.push(new ImageContext(img, opts.trunc, repo, tag, '<none>'));
-        else for (const d of digests) rows.push(new ImageContext(img, opts.trunc, repo, tag, d));
+        if (digests.length === 0) rows.push(new imageContext(img, opts.trunc, repo, tag, '<none>'));
+        else for (const d of digests) rows.push(new imageContext(img, opts.trunc, repo, tag, d));
       }
     }
     for (const [repo, digests] of repoDigests) {
-      if (opts.digests) for (const d of digests) rows.push(new ImageContext(img, opts.trunc, repo, '<none>', d));
-      else rows.push(new ImageContext(img, opts.trunc, repo, '<none>', ''));
+      if (opts.digests) for (const d of digests) rows.push(new imageContext(img, opts.trunc, repo, '<none>', d));
+      else rows.push(new imageContext(img, opts.trunc, repo, '<none>', ''));
     }
   }
   return rows;

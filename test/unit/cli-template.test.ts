@@ -107,6 +107,18 @@ test('parse errors read like Go', () => {
   assert.throws(() => render('{{end}}', {}), /unexpected \{\{end\}\}/);
   assert.throws(() => render('{{$x}}', {}), /undefined variable "\$x"/);
   assert.throws(() => render('{{"abc}}', {}), /unterminated quoted string/);
+  // Tokens as Go's item.String() prints them, and words that run into a bad character.
+  assert.throws(() => render('{{json.}}', {}), { message: 'template: :1: unexpected <.> in operand' });
+  assert.throws(() => render('{{.A"x"}}', {}), { message: `template: :1: bad character U+0022 '"'` });
+  assert.throws(() => render('{{$x=1}}', {}), { message: "template: :1: bad character U+003D '='" });
+});
+
+test('error columns count from 0 on each line, as Go\'s ErrorContext does', () => {
+  class Ctx {}
+  const at = (src: string) => { try { render(src, new Ctx()); } catch (e) { return /:(\d+:\d+):/.exec((e as Error).message)?.[1]; } return undefined; };
+  assert.equal(at('{{.Nope}}'), '1:2');
+  assert.equal(at('ab{{.Nope}}'), '1:4');
+  assert.equal(at('a\n{{.Nope}}'), '2:2');
 });
 
 test('exec errors name the failing action', () => {

@@ -37,8 +37,9 @@ function typeName(v: unknown): string {
   if (Array.isArray(v)) return '[]interface {}';
   if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'float64';
   if (typeof v === 'object') {
-    const proto = Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null;
-    if (proto && proto !== Object.prototype && proto.constructor?.name) return `*formatter.${proto.constructor.name}`;
+    // A context class is named as docker's Go type; its package is formatter unless it says (goPackage).
+    const proto = Object.getPrototypeOf(v) as { constructor?: { name?: string; goPackage?: string } } | null;
+    if (proto && proto !== Object.prototype && proto.constructor?.name) return `*${proto.constructor.goPackage ?? 'formatter'}.${proto.constructor.name}`;
     return 'map[string]interface {}';
   }
   return typeof v;
@@ -177,7 +178,8 @@ export class Executor {
 
   private fail(pos: number, at: string, msg: string): never {
     const line = lineOf(this.src, pos);
-    const col = pos - this.src.lastIndexOf('\n', pos - 1);
+    // Go counts the column from 0 (text/template's ErrorContext).
+    const col = pos - this.src.lastIndexOf('\n', pos - 1) - 1;
     throw new TemplateExecError(`template: ${this.name}:${line}:${col}: executing "${this.name}" at <${at}>: ${msg}`);
   }
 

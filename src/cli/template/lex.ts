@@ -52,6 +52,13 @@ export function lex(src: string, name = ''): Token[] {
   const fail = (pos: number, msg: string): never => {
     throw new TemplateSyntaxError(`template: ${name}:${lineOf(src, pos)}: ${msg}`);
   };
+  // Go's lexer: a word (field, variable, identifier) must end where an operand can end.
+  const endWord = (q: number): void => {
+    const c = src[q];
+    if (c === undefined || isSpace(c) || '.,|:()'.includes(c) || src.startsWith('}}', q)) return;
+    const rune = String.fromCodePoint(src.codePointAt(q)!);
+    fail(q, `bad character U+${rune.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} '${rune}'`);
+  };
   while (i < src.length) {
     const open = src.indexOf('{{', i);
     if (open < 0) {
@@ -147,6 +154,7 @@ export function lex(src: string, name = ''): Token[] {
       if (c === '$') {
         p++;
         while (isAlnum(src[p])) p++;
+        endWord(p);
         out.push({ kind: 'variable', value: src.slice(start, p), pos: start });
         continue;
       }
@@ -160,6 +168,7 @@ export function lex(src: string, name = ''): Token[] {
             continue;
           }
           while (isAlnum(src[p])) p++;
+          endWord(p);
           out.push({ kind: 'field', value: src.slice(start, p), pos: start });
           continue;
         }
@@ -174,6 +183,7 @@ export function lex(src: string, name = ''): Token[] {
       }
       if (isAlnum(c)) {
         while (isAlnum(src[p])) p++;
+        endWord(p);
         const word = src.slice(start, p);
         if (word === 'true' || word === 'false') out.push({ kind: 'bool', value: word, pos: start });
         else if (word === 'nil') out.push({ kind: 'nil', value: word, pos: start });

@@ -50,6 +50,14 @@ export type FuncChecker = (name: string) => boolean;
 
 const BUILTIN_KEYWORDS = new Set(['if', 'else', 'end', 'range', 'with', 'define', 'template', 'block', 'break', 'continue']);
 
+/** Go's item.String(), as its parse errors print a token: EOF, <keyword>, or quoted (cut at 10). */
+function itemString(t: Token): string {
+  if (t.kind === 'eof') return 'EOF';
+  if (t.kind === 'dot' || t.kind === 'nil' || (t.kind === 'ident' && BUILTIN_KEYWORDS.has(t.value))) return `<${t.value}>`;
+  const rs = [...t.value];
+  return rs.length > 10 ? `${JSON.stringify(rs.slice(0, 10).join(''))}...` : JSON.stringify(t.value);
+}
+
 function unquote(tok: Token): string {
   if (tok.kind === 'rawstring') return tok.value;
   // Go and JSON string escapes overlap enough for docker's usage; handle \x and \u too.
@@ -184,7 +192,7 @@ class Parser {
 
   private expectRight(context: string): void {
     const t = this.nextNonSpace();
-    if (t.kind !== 'right') this.fail(t.pos, `unexpected "${t.value}" in ${context}`);
+    if (t.kind !== 'right') this.fail(t.pos, `unexpected ${itemString(t)} in ${context}`);
   }
 
   private parseControl(kind: 'if' | 'with' | 'range', pos: number): Node {
@@ -275,7 +283,7 @@ class Parser {
       // operands must be separated by spaces
       const n = this.peek();
       if (n.kind !== 'space' && n.kind !== 'right' && n.kind !== 'pipe' && n.kind !== 'rparen' && n.kind !== 'eof') {
-        this.fail(n.pos, `unexpected "${n.value}" in operand`);
+        this.fail(n.pos, `unexpected ${itemString(n)} in operand`);
       }
     }
     if (args.length === 0) this.fail(pos, 'empty command');
@@ -319,7 +327,7 @@ class Parser {
       case 'nil':
         return { type: 'nil', pos: t.pos };
       default:
-        return this.fail(t.pos, `unexpected "${t.value}" in operand`);
+        return this.fail(t.pos, `unexpected ${itemString(t)} in operand`);
     }
   }
 }
