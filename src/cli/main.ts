@@ -12,6 +12,7 @@ import { registerRun } from './cmd-run.js';
 import { registerExtraCommands } from './cmd-extra.js';
 import { registerCp } from './cmd-cp.js';
 import { registerBuild, registerBuilderCommands } from './cmd-build.js';
+import { registerSearch } from './cmd-search.js';
 import { registerAuthCommands } from './cmd-auth.js';
 import { registerNetworkCommands, registerPort } from './cmd-network.js';
 import { registerSystemCommands, CLIENT_VERSION } from './cmd-system.js';
@@ -54,6 +55,7 @@ function buildProgram(cli: Cli, outcome: Outcome): Command {
   registerCp(program, '', cli, outcome);
   registerBuild(program, '', cli, outcome);
   registerAuthCommands(program, cli, outcome);
+  registerSearch(program, cli, outcome);
 
   const builder = new Command('builder').description('Manage builds').usage('COMMAND').helpOption('--help', 'Print usage').helpCommand(false).enablePositionalOptions();
   registerBuilderCommands(builder, cli, outcome);

@@ -73,3 +73,20 @@ test('login stores credentials where docker does, push and pull send them, logou
   const both = berth(d, ['login', '-u', 'alice', '-p', 'x', '--password-stdin', reg]);
   assert.equal(both.stderr, 'conflicting options: cannot specify both --password and --password-stdin\n');
 });
+
+test('search: docker search host/term through berthd lists what the stored login may pull, as docker prints it', () => {
+  assert.equal(berth(d, ['login', '-u', 'alice', '--password-stdin', reg], 'alice-pw\n').code, 0);
+  assert.equal(berth(d, ['tag', 'busybox', `${reg}/priv/searchme:1`]).code, 0);
+  assert.equal(berth(d, ['push', `${reg}/priv/searchme:1`]).code, 0);
+  const table = 'NAME            DESCRIPTION   STARS     OFFICIAL\npriv/searchme                 0         \n';
+  for (const cli of [berth, docker]) {
+    const r = cli(d, ['search', `${reg}/searchme`]);
+    assert.equal(r.stdout, table, r.stderr);
+  }
+  for (const args of [['search', '--format', 'json', `${reg}/searchme`], ['search', '-f', 'stars=x', `${reg}/searchme`], ['search', '--limit', '101', `${reg}/x`]]) {
+    const [ours, theirs] = [berth(d, args), docker(d, args)];
+    assert.deepEqual([ours.code, ours.stdout, ours.stderr], [theirs.code, theirs.stdout, theirs.stderr.replace(/docker/g, 'berth')], args.join(' '));
+  }
+  assert.equal(berth(d, ['logout', reg]).code, 0);
+  assert.equal(berth(d, ['search', `${reg}/searchme`]).stdout, 'NAME      DESCRIPTION   STARS     OFFICIAL\n', 'anonymous callers do not see the private repository');
+});

@@ -148,6 +148,23 @@ describe('registry server auth (bearer challenge)', () => {
     assert.deepEqual(await list({ Authorization: `Bearer ${ct}` }), ['pub/app', 'team/app']);
   });
 
+  it('v1 search (docker search host/term) finds only what the caller may pull', async () => {
+    const names = async (q: string, h: Record<string, string> = {}): Promise<string[]> => {
+      const r = await http('GET', `${env.base}/v1/search?q=${q}&n=10`, { headers: h });
+      assert.equal(r.status, 200);
+      return r.json<{ results: { name: string }[] }>().results.map((x) => x.name);
+    };
+    assert.deepEqual(await names('app'), ['pub/app']);
+    assert.deepEqual(await names('app', { Authorization: basic('bob', 'bob-pw') }), ['priv/app', 'pub/app', 'team/app']);
+    assert.deepEqual(await names('PRIV', { Authorization: basic('bob', 'bob-pw') }), ['priv/app']);
+    assert.deepEqual(await names('priv', { Authorization: basic('carol', 'carol-pw') }), []);
+    const paged = (await http('GET', `${env.base}/v1/search?q=app&n=1&page=2`, { headers: { Authorization: basic('bob', 'bob-pw') } }))
+      .json<{ num_results: number; num_pages: number; page: number; results: { name: string }[] }>();
+    assert.deepEqual([paged.num_results, paged.num_pages, paged.page, paged.results.map((x) => x.name)], [3, 3, 2, ['pub/app']]);
+    assert.equal((await http('GET', `${env.base}/v1/search?q=app&n=101`)).status, 400);
+    assert.equal((await http('GET', `${env.base}/v1/_ping`)).status, 200);
+  });
+
   it('skopeo: push and pull with credentials through the token flow; denied without them', async () => {
     const dst = `docker://127.0.0.1:${env.port}/priv/skopeo:v1`;
     const anonPush = await run('skopeo', ['copy', '--dest-tls-verify=false', `oci:${img.dir}:latest`, dst]);

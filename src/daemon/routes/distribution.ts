@@ -1,5 +1,5 @@
-// Engine API routes that talk to registries: pull (via /images/create), push, /auth.
-import { Router, Context, boolParam } from '../http/router.js';
+// Engine API routes that talk to registries: pull (via /images/create), push, search, /auth.
+import { Router, Context, boolParam, filtersParam, intParam } from '../http/router.js';
 import { InvalidParameterError } from '../../errors.js';
 import { ImageDaemon, imageService } from '../../image/service.js';
 import { streamMessages } from './images.js';
@@ -7,6 +7,8 @@ import { parseReference, Reference } from '../../image/reference.js';
 import {
   AuthConfig, Credentials, credentialsFromAuthConfig, credentialsFromDockerConfig, decodeRegistryAuth,
 } from '../../registry/client/auth.js';
+import { isInsecureRegistry } from '../../registry/client/client.js';
+import { searchRegistry, splitSearchTerm } from '../../registry/client/search.js';
 
 /** X-Registry-Auth when it carries credentials, else what `docker login` stored for the host. */
 export async function credentialsFor(ctx: Context, domain: string): Promise<Credentials | undefined> {
@@ -38,6 +40,16 @@ export function registerDistributionRoutes(r: Router, d: ImageDaemon): void {
     if (tag) ref = parseReference(`${ctx.params.name.replace(/:([^/]*)$/, '')}:${tag}`);
     const credentials = await credentialsFor(ctx, ref.domain);
     await streamMessages(ctx, (w) => imageService(d).push({ ref, credentials }, w.send));
+  });
+
+  r.get('/images/search', async (ctx) => {
+    const term = ctx.query.get('term') ?? '';
+    const credentials = await credentialsFor(ctx, splitSearchTerm(term).domain);
+    ctx.send(200, await searchRegistry(term, {
+      limit: intParam(ctx.query, 'limit'),
+      filters: filtersParam(ctx.query),
+      clientOptions: (domain) => ({ insecure: isInsecureRegistry(domain, d.config.insecureRegistries ?? []), credentials }),
+    }));
   });
 
   r.post('/auth', async (ctx) => {

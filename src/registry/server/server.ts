@@ -263,6 +263,19 @@ export class RegistryServer {
       ctx.res.end(body);
       return;
     }
+    if (path === '/v1/_ping') {
+      // dockerd asks this before /v1/search: a standalone registry, no v1 index behind it.
+      ctx.route = 'search';
+      ctx.res.writeHead(200, { 'Content-Type': 'application/json', 'X-Docker-Registry-Standalone': 'true', 'Content-Length': 19 });
+      ctx.res.end('{"standalone":true}');
+      return;
+    }
+    if (path === '/v1/search') {
+      ctx.route = 'search';
+      if (method !== 'GET') throw new RegistryError('UNSUPPORTED', { method });
+      await this.identify(ctx);
+      return this.search(ctx);
+    }
     if (!path.startsWith('/v2')) {
       throw new RegistryError('UNSUPPORTED', { path }, { status: 404, message: 'not found' });
     }
@@ -393,6 +406,32 @@ export class RegistryServer {
     const all = (await this.storage.listRepositories()).filter((r) => this.access.allowed(user, r, 'pull'));
     const { items, headers } = this.paginate(ctx, all, '/v2/_catalog');
     this.json(ctx, 200, { repositories: items }, headers);
+  }
+
+  /**
+   * The v1 search endpoint that `docker search host/term` asks (not part of OCI distribution):
+   * repositories whose name contains the term, among those the caller may pull.
+   */
+  private async search(ctx: Ctx): Promise<void> {
+    const q = ctx.query.get('q') ?? '';
+    const num = (name: string, dflt: number, max: number): number => {
+      const raw = ctx.query.get(name);
+      if (raw === null || raw === '') return dflt;
+      if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > max) {
+        throw new RegistryError('UNSUPPORTED', { [name]: raw, reason: `${name} must be an integer from 1 to ${max}` }, { status: 400 });
+      }
+      return Number(raw);
+    };
+    const pageSize = num('n', 25, 100);
+    const page = num('page', 1, Number.MAX_SAFE_INTEGER);
+    const user = ctx.identity.user;
+    const found = (await this.storage.listRepositories())
+      .filter((r) => r.includes(q.toLowerCase()) && this.access.allowed(user, r, 'pull'));
+    this.json(ctx, 200, {
+      query: q, num_results: found.length, num_pages: Math.ceil(found.length / pageSize), page, page_size: pageSize,
+      results: found.slice((page - 1) * pageSize, page * pageSize)
+        .map((name) => ({ name, description: '', star_count: 0, is_official: false, is_automated: false })),
+    });
   }
 
   private async tags(ctx: Ctx, name: string): Promise<void> {
