@@ -11,6 +11,7 @@ import { BlobRecords } from './blobrecords.js';
 import { pull, PullOptions, clientFor } from './pull.js';
 import { push, PushOptions, tagsToPush } from './push.js';
 import { Credentials } from '../registry/client/auth.js';
+import { searchRegistry, type SearchResult } from '../registry/client/search.js';
 import { loadArchive, resolveSaveNames, saveArchive } from './archive.js';
 import type { EventBus } from '../daemon/events.js';
 import { LayerStore, chainIds } from './layers.js';
@@ -193,6 +194,11 @@ export class ImageService {
   }
 
   /** POST /auth: checks credentials against the registry, as `docker login` asks the daemon to. */
+  /** `docker search`: the term's registry (Docker Hub's index unless the term names a host). */
+  search(term: string, opts: { limit?: number; filters?: Map<string, string[]>; credentials?: Credentials }): Promise<SearchResult[]> {
+    return searchRegistry(term, { limit: opts.limit, filters: opts.filters, client: (domain) => clientFor(this.d, { domain, path: 'x' }, opts.credentials) });
+  }
+
   async login(serverAddress: string, credentials: Credentials): Promise<void> {
     const host = registryDomain(serverAddress);
     const client = clientFor(this.d, { domain: host, path: 'x' }, credentials);

@@ -7,8 +7,7 @@ import { parseReference, Reference } from '../../image/reference.js';
 import {
   AuthConfig, Credentials, credentialsFromAuthConfig, credentialsFromDockerConfig, decodeRegistryAuth,
 } from '../../registry/client/auth.js';
-import { isInsecureRegistry } from '../../registry/client/client.js';
-import { searchRegistry, splitSearchTerm } from '../../registry/client/search.js';
+import { splitSearchTerm } from '../../registry/client/search.js';
 
 /** X-Registry-Auth when it carries credentials, else what `docker login` stored for the host. */
 export async function credentialsFor(ctx: Context, domain: string): Promise<Credentials | undefined> {
@@ -45,11 +44,7 @@ export function registerDistributionRoutes(r: Router, d: ImageDaemon): void {
   r.get('/images/search', async (ctx) => {
     const term = ctx.query.get('term') ?? '';
     const credentials = await credentialsFor(ctx, splitSearchTerm(term).domain);
-    ctx.send(200, await searchRegistry(term, {
-      limit: intParam(ctx.query, 'limit'),
-      filters: filtersParam(ctx.query),
-      clientOptions: (domain) => ({ insecure: isInsecureRegistry(domain, d.config.insecureRegistries ?? []), credentials }),
-    }));
+    ctx.send(200, await imageService(d).search(term, { limit: intParam(ctx.query, 'limit'), filters: filtersParam(ctx.query), credentials }));
   });
 
   r.post('/auth', async (ctx) => {

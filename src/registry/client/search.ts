@@ -1,7 +1,7 @@
 // `docker search`: a registry's v1 search endpoint (Docker Hub's index, or any registry that
 // serves /v1/search, as `berth registry serve` does), with the Engine API's limit and filters.
 import { InvalidParameterError, UnavailableError } from '../../errors.js';
-import { RegistryClient, type ClientOptions } from './client.js';
+import type { RegistryClient } from './client.js';
 import { ConnectError, readBody, request, type HttpResponse } from './http.js';
 
 /** One result of `GET /images/search` (swagger: ImageSearchResponseItem). */
@@ -24,8 +24,8 @@ export interface SearchOptions {
   /** 1 to 100; 25 when not given. */
   limit?: number;
   filters?: Map<string, string[]>;
-  /** The client options for the term's registry (insecure, credentials). */
-  clientOptions: (domain: string) => ClientOptions;
+  /** A client for the term's registry, with its credentials and whether it may be plain HTTP. */
+  client: (domain: string) => RegistryClient;
 }
 
 const HUB_INDEX = 'https://index.docker.io/v1/search';
@@ -88,7 +88,7 @@ export async function searchRegistry(term: string, opts: SearchOptions): Promise
       throw e;
     }
   } else {
-    const client = new RegistryClient(domain, opts.clientOptions(domain));
+    const client = opts.client(domain);
     await client.ping();
     const url = client.url('/v2/');
     url.pathname = '/v1/search';
