@@ -3,7 +3,7 @@
 // and keeps it consistent across berthd restarts (conmon's exit files are the source of truth).
 import { existsSync, mkdirSync, promises as fsp, readFileSync, watch, writeFileSync, statSync, FSWatcher } from 'node:fs';
 import { join } from 'node:path';
-import { hostname as hostHostname } from 'node:os';
+import { availableParallelism, hostname as hostHostname } from 'node:os';
 import { EventEmitter } from 'node:events';
 import { SeqpacketSocket } from 'node-unix-socket';
 import { Db, ensureSchema } from '../store/db.js';
@@ -133,13 +133,20 @@ const UPDATABLE_LIMITS = ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus
 /** The body of POST /containers/{id}/update. */
 export type ContainerUpdate = Partial<Pick<HostConfig, (typeof UPDATABLE_LIMITS)[number] | 'RestartPolicy'>>;
 
-/** What create and update both refuse: an unknown restart policy, too little memory, negative CPUs. */
+/** What create and update both refuse, as moby's verifyPlatformContainerResources words it. */
 function checkLimits(hc: HostConfig): void {
   if (hc.RestartPolicy?.Name && !['', 'no', 'always', 'unless-stopped', 'on-failure'].includes(hc.RestartPolicy.Name)) {
     throw new InvalidParameterError(`invalid restart policy '${hc.RestartPolicy.Name}'`);
   }
   if (hc.Memory && hc.Memory > 0 && hc.Memory < 6 * 1024 * 1024) throw new InvalidParameterError('Minimum memory limit allowed is 6MB');
-  if (hc.NanoCpus && hc.NanoCpus < 0) throw new InvalidParameterError('Range of CPUs is from 0.01 to available CPUs');
+  const nanoCpus = hc.NanoCpus ?? 0;
+  if (nanoCpus > 0 && hc.CpuPeriod) throw new InvalidParameterError('Conflicting options: Nano CPUs and CPU Period cannot both be set');
+  if (nanoCpus > 0 && hc.CpuQuota) throw new InvalidParameterError('Conflicting options: Nano CPUs and CPU Quota cannot both be set');
+  // 0.01 is the finest a 1 ms CFS quota in a 100 ms period can give.
+  const cpus = availableParallelism();
+  if (nanoCpus < 0 || (nanoCpus > 0 && nanoCpus < 1e7) || nanoCpus > cpus * 1e9) {
+    throw new InvalidParameterError(`Range of CPUs is from 0.01 to ${cpus}.00, as there are only ${cpus} CPUs available`);
+  }
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';

@@ -167,6 +167,13 @@ test('update changes a running container\'s limits in place and its restart poli
     assert.notEqual(small.code, 0);
     assert.match(small.stderr, /Minimum memory limit allowed is 6MB/);
     assert.equal(docker(d, ['inspect', '-f', '{{.HostConfig.Memory}}', 'upd']).stdout, '134217728\n');
+    const { availableParallelism } = await import('node:os');
+    const n = availableParallelism();
+    for (const args of [['update', '--cpus', String(n + 1), 'upd'], ['run', '--rm', '--cpus', String(n + 1), 'busybox', 'true']]) {
+      const many = docker(d, args);
+      assert.notEqual(many.code, 0, args.join(' '));
+      assert.match(many.stderr, new RegExp(`Range of CPUs is from 0\\.01 to ${n}\\.00, as there are only ${n} CPUs available`), args.join(' '));
+    }
     assert.match(docker(d, ['update', '--memory', '64m', 'nosuch']).stderr, /No such container: nosuch/);
     // berth's own update: the same flags, output and exit codes as docker's.
     const b = berth(d, ['update', '-m', '96m', '--restart', 'always', 'upd', 'nosuch']);
