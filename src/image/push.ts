@@ -68,7 +68,8 @@ export interface PushOptions {
 export function tagsToPush(deps: PullDeps, ref: Reference): string[] {
   const { images } = deps.d;
   if (ref.tag) {
-    if (!images.tryResolve(`${repositoryName(ref)}:${ref.tag}`)) throw new NotFoundError(`An image does not exist locally with the tag: ${familiarString(ref)}`);
+    // moby's pusher names the repository here, not the tag.
+    if (!images.tryResolve(`${repositoryName(ref)}:${ref.tag}`)) throw new NotFoundError(`An image does not exist locally with the tag: ${familiarRepository(ref)}`);
     return [ref.tag];
   }
   const tags: string[] = [];
