@@ -124,8 +124,10 @@ export class RegistryClient {
     const cached = schemeCache.get(this.host);
     if (cached) schemes.sort((a, b) => (a === cached ? -1 : b === cached ? 1 : 0));
     let lastErr: unknown;
+    let lastUrl = '';
     for (const scheme of schemes) {
       const base = new URL(`${scheme}://${this.host}/v2/`);
+      lastUrl = base.href;
       try {
         const res = await request(base, { insecureTls: this.opts.insecure, connectTimeoutMs: this.opts.connectTimeoutMs ?? 8000, idleTimeoutMs: 15_000 });
         drain(res);
@@ -147,7 +149,8 @@ export class RegistryClient {
       }
     }
     if (lastErr instanceof ConnectError) {
-      throw new UnavailableError(`Get "${schemes[0]}://${this.host}/v2/": ${lastErr.message}`, { cause: lastErr });
+      // As dockerd says it: the last attempt (plain HTTP, for an insecure registry).
+      throw new UnavailableError(`Get "${lastUrl}": ${lastErr.message}`, { cause: lastErr });
     }
     throw lastErr;
   }

@@ -3,6 +3,7 @@
 // a connect timeout so that an unreachable registry fails in seconds.
 import http, { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import https from 'node:https';
+import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { UnavailableError } from '../../errors.js';
 
@@ -36,6 +37,41 @@ export function header(h: IncomingHttpHeaders, name: string): string | undefined
   return Array.isArray(v) ? v[0] : v;
 }
 
+let resolver: string | undefined | null = null;
+/** The first nameserver, as Go names it in "lookup x on 10.0.0.1:53". */
+function firstNameserver(): string | undefined {
+  if (resolver === null) {
+    try {
+      const m = /^\s*nameserver\s+(\S+)/m.exec(readFileSync('/etc/resolv.conf', 'utf8'));
+      resolver = m ? (m[1]!.includes(':') ? `[${m[1]}]:53` : `${m[1]}:53`) : undefined;
+    } catch {
+      resolver = undefined;
+    }
+  }
+  return resolver;
+}
+
+/** A failed connection in the words of Go's net package, which is what dockerd prints. */
+function dialError(url: URL, e: NodeJS.ErrnoException & { address?: string; port?: number }): string {
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  const addr = e.address ? `${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.port ?? port}` : `${url.hostname}:${port}`;
+  const on = firstNameserver() ? ` on ${firstNameserver()}` : '';
+  switch (e.code) {
+    case 'ECONNREFUSED': return `dial tcp ${addr}: connect: connection refused`;
+    case 'ENOTFOUND': return `dial tcp: lookup ${host}${on}: no such host`;
+    case 'EAI_AGAIN': return `dial tcp: lookup ${host}${on}: Temporary failure in name resolution`;
+    case 'EHOSTUNREACH': return `dial tcp ${addr}: connect: no route to host`;
+    case 'ENETUNREACH': return `dial tcp ${addr}: connect: network is unreachable`;
+    case 'ETIMEDOUT': return `dial tcp ${addr}: i/o timeout`;
+    case 'ECONNRESET': return `read tcp ${addr}: read: connection reset by peer`;
+    default:
+      // An HTTPS request answered by a plain HTTP server.
+      if (/wrong version number|packet length too long/i.test(e.message)) return 'http: server gave HTTP response to HTTPS client';
+      return e.message;
+  }
+}
+
 function once(url: URL, opts: RequestOptions): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
     const isHttps = url.protocol === 'https:';
@@ -46,7 +82,7 @@ function once(url: URL, opts: RequestOptions): Promise<HttpResponse> {
     const req = mod.request(url, { method: opts.method ?? 'GET', headers, agent });
     let connected = false;
     const connectTimer = setTimeout(() => {
-      if (!connected) req.destroy(new ConnectError(`cannot reach ${url.host}: connection timed out after ${(opts.connectTimeoutMs ?? 10_000) / 1000}s`));
+      if (!connected) req.destroy(new ConnectError(`dial tcp ${url.hostname}:${url.port || (isHttps ? 443 : 80)}: i/o timeout`));
     }, opts.connectTimeoutMs ?? 10_000);
     req.on('socket', (s) => {
       const done = () => { connected = true; clearTimeout(connectTimer); };
@@ -59,7 +95,7 @@ function once(url: URL, opts: RequestOptions): Promise<HttpResponse> {
       if (e instanceof ConnectError) return reject(e);
       const code = e.code ?? '';
       if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ETIMEDOUT', 'EPROTO'].includes(code) || /SSL|TLS|wrong version/i.test(e.message)) {
-        return reject(new ConnectError(`cannot reach registry ${url.host}: ${e.message}`, { cause: e }));
+        return reject(new ConnectError(dialError(url, e), { cause: e }));
       }
       reject(e);
     });
