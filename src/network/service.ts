@@ -372,7 +372,8 @@ export class NetworkService {
     for (const e of c.hostConfig.ExtraHosts ?? []) parseExtraHost(e);
     if (mode.kind === 'container') {
       if (!mode.target) throw new InvalidParameterError('container: network mode needs a container name or ID');
-      this.o.containers.get(mode.target);
+      // The container is looked up at start, as dockerd does: a 404 here would read to the
+      // docker CLI as a missing image, and it would try to pull one.
       if (c.hostConfig.PortBindings && Object.keys(c.hostConfig.PortBindings).length) throw new InvalidParameterError('conflicting options: port publishing and the container type network mode');
       return Promise.resolve();
     }
