@@ -7,7 +7,7 @@ import { availableParallelism, hostname as hostHostname } from 'node:os';
 import { EventEmitter } from 'node:events';
 import { SeqpacketSocket } from 'node-unix-socket';
 import { Db, ensureSchema } from '../store/db.js';
-import { ConflictError, InvalidParameterError, NotFoundError, NotModifiedError, SystemError, BerthError } from '../errors.js';
+import { ConflictError, InvalidParameterError, NotFoundError, NotModifiedError, NotImplementedError, SystemError, BerthError } from '../errors.js';
 import { newId } from '../util/ids.js';
 import { secureJoin } from '../util/securejoin.js';
 import { generateName, VALID_CONTAINER_NAME } from '../util/names.js';
@@ -149,6 +149,28 @@ function checkLimits(hc: HostConfig): void {
   }
 }
 
+/**
+ * The log drivers a container may name. All keep the json-file log berth reads (conmon writes
+ * it); `none` keeps nothing readable, as `docker logs` then says.
+ */
+const LOG_DRIVERS = ['json-file', 'local', 'k8s-file', 'none'];
+/** dockerd's other built-in drivers: refused as unsupported, not as unknown plugins. */
+const DOCKER_LOG_DRIVERS = ['syslog', 'journald', 'gelf', 'fluentd', 'awslogs', 'splunk', 'etwlogs', 'gcplogs', 'logentries'];
+
+/** Go's and OCI's names for the same architectures. */
+const ARCH_ALIASES: Record<string, string> = { x86_64: 'amd64', x86: '386', i386: '386', aarch64: 'arm64', armhf: 'arm', armel: 'arm' };
+
+/** moby's check that a local image is for the platform a create asks for. */
+function checkPlatform(ref: string, wanted: string, image: { os?: string; architecture?: string; variant?: string }): void {
+  const [os = '', arch = '', variant] = wanted.toLowerCase().split('/');
+  const norm = (a: string) => ARCH_ALIASES[a] ?? a;
+  const have = { os: image.os ?? 'linux', arch: norm(image.architecture ?? 'amd64'), variant: image.variant };
+  if ((os && os !== have.os) || (arch && norm(arch) !== have.arch) || (variant && have.variant && variant !== have.variant)) {
+    const actual = [have.os, have.arch, have.variant].filter(Boolean).join('/');
+    throw new NotFoundError(`image with reference ${ref} was found but does not match the specified platform: wanted ${wanted}, actual: ${actual}`);
+  }
+}
+
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
 const DEFAULT_LOG_MAX_SIZE = 10 * 1024 * 1024;
@@ -264,7 +286,8 @@ export class ContainerService {
 
   // ---- create -------------------------------------------------------------------------------
 
-  async create(body: ContainerCreateBody, name: string | undefined): Promise<CreateResult> {
+  /** `platform` is the create query's ("linux/arm64"): the image must be for it. */
+  async create(body: ContainerCreateBody, name: string | undefined, platform?: string): Promise<CreateResult> {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidParameterError('invalid JSON: config must be an object');
     if (!body.Image || typeof body.Image !== 'string') throw new InvalidParameterError('No image was specified');
     if (name !== undefined && name !== '') {
@@ -279,7 +302,9 @@ export class ContainerService {
       do { name = generateName(i++); } while ([...this.byId.values()].some((c) => c.name === name));
     }
     const image = this.o.images.resolve(body.Image);
-    const imageConfig = (await this.o.images.config(image.id)).config ?? {};
+    const fullConfig = await this.o.images.config(image.id);
+    if (platform) checkPlatform(body.Image, platform, fullConfig);
+    const imageConfig = fullConfig.config ?? {};
     const { HostConfig: hostConfig = {}, NetworkingConfig: networkingConfig = {}, ...config } = body;
     const hc: HostConfig = { ...hostConfig };
     const runtime = hc.Runtime || this.o.defaultRuntime;
@@ -287,9 +312,21 @@ export class ContainerService {
     hc.Runtime = runtime;
     if (!hc.NetworkMode) hc.NetworkMode = 'default';
     if (!hc.LogConfig || !hc.LogConfig.Type) hc.LogConfig = { Type: 'json-file', Config: hc.LogConfig?.Config ?? {} };
-    for (const [k, v] of Object.entries(hc.LogConfig.Config ?? {})) {
-      if (k === 'max-size') parseSize(v);
-      else if (k === 'max-file' && !/^\d+$/.test(v)) throw new InvalidParameterError(`invalid value for max-file: ${v}`);
+    const driver = hc.LogConfig.Type;
+    if (DOCKER_LOG_DRIVERS.includes(driver)) {
+      throw new NotImplementedError(`berth does not support the ${driver} logging driver (it has ${LOG_DRIVERS.join(', ')})`);
+    }
+    if (!LOG_DRIVERS.includes(driver)) throw new InvalidParameterError(`error looking up logging plugin ${driver}: plugin "${driver}" not found`);
+    try {
+      for (const [k, v] of Object.entries(hc.LogConfig.Config ?? {})) {
+        if (k === 'max-size') parseSize(v);
+        else if (k === 'max-file' && !/^\d+$/.test(v)) throw new InvalidParameterError(`invalid value for max-file: ${v}`);
+      }
+    } catch (e) {
+      throw new InvalidParameterError(`failed to initialize logging driver: ${(e as Error).message}`);
+    }
+    if (hc.OomScoreAdj !== undefined && (hc.OomScoreAdj < -1000 || hc.OomScoreAdj > 1000)) {
+      throw new InvalidParameterError(`Invalid value ${hc.OomScoreAdj}, range for oom score adj is [-1000, 1000]`);
     }
     checkLimits(hc);
     if (hc.AutoRemove && hc.RestartPolicy?.Name && !['', 'no'].includes(hc.RestartPolicy.Name)) {
@@ -806,6 +843,7 @@ export class ContainerService {
 
   logs(ref: string, o: Omit<LogReadOptions, 'stopped'>): AsyncGenerator<LogEntry> {
     const c = this.get(ref);
+    if (c.hostConfig.LogConfig?.Type === 'none') throw new NotImplementedError('configured logging driver does not support reading');
     const stopped = c.state.Running ? this.waitExit(c.id).then(() => sleep(50)) : Promise.resolve();
     return readLogs(c.logPath, { ...o, stopped });
   }

@@ -190,3 +190,34 @@ test('update changes a running container\'s limits in place and its restart poli
     docker(d, ['rm', '-f', 'upd']);
   }
 });
+
+test('create-time checks as dockerd words them: log driver and options, oom score, platform; a network container is looked up at start', () => {
+  const cases: [string[], RegExp][] = [
+    [['--log-driver', 'bogus'], /error looking up logging plugin bogus: plugin "bogus" not found/],
+    [['--log-driver', 'syslog'], /berth does not support the syslog logging driver \(it has json-file, local, k8s-file, none\)/],
+    [['--log-opt', 'max-size=x'], /failed to initialize logging driver: invalid size: 'x'/],
+    [['--oom-score-adj', '2000'], /Invalid value 2000, range for oom score adj is \[-1000, 1000\]/],
+    [['--pull', 'never', '--platform', 'linux/arm64'], /image with reference busybox was found but does not match the specified platform: wanted linux\/arm64, actual: linux\/amd64/],
+  ];
+  for (const [flags, err] of cases) {
+    const r = docker(d, ['run', '--rm', ...flags, 'busybox', 'true']);
+    assert.equal(r.code, 125, flags.join(' '));
+    assert.match(r.stderr, err, flags.join(' '));
+  }
+  assert.equal(docker(d, ['run', '--rm', '--oom-score-adj', '500', 'busybox', 'cat', '/proc/self/oom_score_adj']).stdout, '500\n');
+
+  // --log-driver none: output still reaches an attached client, but there are no logs to read.
+  assert.equal(docker(d, ['run', '--name', 'nolog', '--log-driver', 'none', 'busybox', 'echo', 'hi']).stdout, 'hi\n');
+  const logs = docker(d, ['logs', 'nolog']);
+  assert.equal(logs.code, 1);
+  assert.equal(logs.stderr, 'Error response from daemon: configured logging driver does not support reading\n');
+  docker(d, ['rm', '-f', 'nolog']);
+
+  // Not a 404 at create, which the docker CLI would take for a missing image and try to pull.
+  const created = docker(d, ['create', '--name', 'netc', '--network', 'container:nosuch', 'busybox', 'true']);
+  assert.equal(created.code, 0, created.stderr);
+  const started = docker(d, ['start', 'netc']);
+  assert.notEqual(started.code, 0);
+  assert.match(started.stderr, /No such container: nosuch/);
+  docker(d, ['rm', '-f', 'netc']);
+});

@@ -100,7 +100,7 @@ export function registerContainerRoutes(r: Router, d: Daemon, opts: ContainerRou
   r.post('/containers/create', async (ctx) => {
     const body = await ctx.json<ContainerCreateBody>();
     const name = ctx.query.get('name') ?? undefined;
-    const { id, warnings } = await svc.create(body, name);
+    const { id, warnings } = await svc.create(body, name, ctx.query.get('platform') || undefined);
     ctx.send(201, { Id: id, Warnings: warnings });
   });
 
@@ -204,11 +204,12 @@ export function registerContainerRoutes(r: Router, d: Daemon, opts: ContainerRou
     const res = ctx.res;
     if (!res) return;
     const tty = c.config.Tty === true;
+    const abort = new AbortController();
+    // Before the headers: a container whose log driver keeps nothing readable gets an error status.
+    const iter = svc.logs(c.id, { stdout, stderr, tail: tail !== undefined && tail >= 0 ? tail : undefined, sinceNs: sinceNs && sinceNs > 0n ? sinceNs : undefined, untilNs, follow, signal: abort.signal });
     res.writeHead(200, { 'Content-Type': tty ? RAW_STREAM : MULTIPLEXED_STREAM, 'Api-Version': '1.51', 'Ostype': 'linux' });
     res.flushHeaders();
-    const abort = new AbortController();
     res.on('close', () => abort.abort());
-    const iter = svc.logs(c.id, { stdout, stderr, tail: tail !== undefined && tail >= 0 ? tail : undefined, sinceNs: sinceNs && sinceNs > 0n ? sinceNs : undefined, untilNs, follow, signal: abort.signal });
     let batch: Buffer[] = [];
     let pending = 0;
     const flush = () => { if (batch.length) { res.write(Buffer.concat(batch)); batch = []; pending = 0; } };
