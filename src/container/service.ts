@@ -875,6 +875,13 @@ export class ContainerService {
     return dirSize(rootfsDirs(this.containerDir(id)).upper);
   }
 
+  /** `size=true` of inspect and list: the writable layer, and that plus the image. */
+  async sizes(id: string): Promise<{ SizeRw: number; SizeRootFs: number }> {
+    const c = this.get(id);
+    const rw = await this.upperSize(c.id);
+    return { SizeRw: rw, SizeRootFs: (this.o.images.tryGet(c.imageId)?.size ?? 0) + rw };
+  }
+
   /** Persists a record changed by a hook (network endpoints, mounts). */
   update(c: ContainerRecord): void { this.save(c); }
 

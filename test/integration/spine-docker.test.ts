@@ -164,6 +164,19 @@ test('swarm and plugin commands get the answers of a dockerd without swarm mode 
   assert.equal(docker(d, ['plugin', 'inspect', 'foo']).stderr, 'Error response from daemon: plugin "foo" not found\n');
 });
 
+test('sizes on request: inspect -s and ps -s count the writable layer; events refuses since after until', () => {
+  assert.equal(docker(d, ['run', '--name', 'sized', 'busybox', 'sh', '-c', 'printf 12345 > /tmp/f']).code, 0);
+  try {
+    assert.equal(docker(d, ['container', 'inspect', '-s', '-f', '{{.SizeRw}}', 'sized']).stdout, '5\n');
+    assert.match(docker(d, ['ps', '-a', '-s', '--filter', 'name=sized', '--format', '{{.Size}}']).stdout, /^5B \(virtual \d+(\.\d+)?MB\)\n$/);
+  } finally {
+    docker(d, ['rm', '-f', 'sized']);
+  }
+  const ev = docker(d, ['events', '--since', '1s', '--until', '5s']);
+  assert.equal(ev.code, 1);
+  assert.match(ev.stderr, /^Error response from daemon: `since` time \(\S+\) cannot be after `until` time \(\S+\)\n$/);
+});
+
 async function waitFor(pred: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end) { if (pred()) return; await new Promise((r) => setTimeout(r, 50)); }

@@ -58,7 +58,7 @@ export function defaultNetworkView(c: ContainerRecord): NetworkView {
 export interface MountView { Type: string; Name?: string; Source: string; Destination: string; Driver?: string; Mode: string; RW: boolean; Propagation: string }
 export type MountViewProvider = (c: ContainerRecord) => MountView[];
 
-export function inspectContainer(d: Daemon, c: ContainerRecord, net: NetworkViewProvider, mounts: MountViewProvider, size = false): Record<string, unknown> {
+export function inspectContainer(d: Daemon, c: ContainerRecord, net: NetworkViewProvider, mounts: MountViewProvider): Record<string, unknown> {
   const dir = d.containers.containerDir(c.id);
   const rd = rootfsDirs(dir);
   const lowers = c.topChainId ? d.layers.lowerDirs(c.topChainId).join(':') : '';
@@ -88,7 +88,6 @@ export function inspectContainer(d: Daemon, c: ContainerRecord, net: NetworkView
     Config: { ...c.config, Hostname: c.config.Hostname, Env: c.config.Env ?? [], Cmd: c.config.Cmd ?? null, Entrypoint: c.config.Entrypoint ?? null },
     NetworkSettings: nv.NetworkSettings,
   };
-  if (size) { out.SizeRw = 0; out.SizeRootFs = 0; }
   return out;
 }
 

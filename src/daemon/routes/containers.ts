@@ -85,7 +85,7 @@ export function registerContainerRoutes(r: Router, d: Daemon, opts: ContainerRou
   const mounts: MountViewProvider = (c) => (opts.mounts ? opts.mounts(c) : []);
   const svc = d.containers;
 
-  r.get('/containers/json', (ctx) => {
+  r.get('/containers/json', async (ctx) => {
     const all = boolParam(ctx.query, 'all');
     const limit = intParam(ctx.query, 'limit');
     const latest = boolParam(ctx.query, 'latest');
@@ -94,7 +94,9 @@ export function registerContainerRoutes(r: Router, d: Daemon, opts: ContainerRou
     const n = latest ? 1 : limit !== undefined && limit > 0 ? limit : undefined;
     if (!all && n === undefined && !filters.has('status') && !filters.has('exited')) list = list.filter((c) => c.state.Running);
     if (n !== undefined) list = list.slice(0, n);
-    ctx.send(200, list.map((c) => summarizeContainer(d, c, net, mounts)));
+    const out = list.map((c) => summarizeContainer(d, c, net, mounts));
+    if (boolParam(ctx.query, 'size')) for (const [i, c] of list.entries()) Object.assign(out[i]!, await svc.sizes(c.id));
+    ctx.send(200, out);
   });
 
   r.post('/containers/create', async (ctx) => {
@@ -104,9 +106,10 @@ export function registerContainerRoutes(r: Router, d: Daemon, opts: ContainerRou
     ctx.send(201, { Id: id, Warnings: warnings });
   });
 
-  r.get('/containers/:id/json', (ctx) => {
+  r.get('/containers/:id/json', async (ctx) => {
     const c = svc.get(ctx.params.id);
-    ctx.send(200, inspectContainer(d, c, net, mounts, boolParam(ctx.query, 'size')));
+    const out = inspectContainer(d, c, net, mounts);
+    ctx.send(200, boolParam(ctx.query, 'size') ? { ...out, ...await svc.sizes(c.id) } : out);
   });
 
   r.post('/containers/:id/start', async (ctx) => {

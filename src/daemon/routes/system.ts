@@ -107,7 +107,7 @@ export function registerSystemRoutes(r: Router, d: Daemon): void {
     const containers = want('container') ? await Promise.all(d.containers.list().map(async (c) => ({
       Id: c.id, Names: [`/${c.name}`], Image: c.imageName, ImageID: c.imageId, Command: [c.path, ...c.args].join(' '),
       Created: Math.floor(Date.parse(c.created) / 1000), State: c.state.Status, Status: c.state.Status,
-      SizeRw: await d.containers.upperSize(c.id), SizeRootFs: (d.images.tryGet(c.imageId)?.size ?? 0) + await d.containers.upperSize(c.id),
+      ...await d.containers.sizes(c.id),
       Labels: c.config.Labels ?? {}, Mounts: [],
     }))) : undefined;
     ctx.send(200, {
@@ -123,6 +123,9 @@ export function registerSystemRoutes(r: Router, d: Daemon): void {
     const filters = filtersParam(ctx.query);
     const since = parseTimeParam(ctx.query.get('since'));
     const until = parseTimeParam(ctx.query.get('until'));
+    if (since !== undefined && until !== undefined && until > 0n && since > until) {
+      throw new InvalidParameterError(`\`since\` time (${ctx.query.get('since')}) cannot be after \`until\` time (${ctx.query.get('until')})`);
+    }
     const res = ctx.res;
     if (!res) return;
     res.writeHead(200, { 'Content-Type': 'application/json', 'Api-Version': API_VERSION, 'Ostype': 'linux' });
