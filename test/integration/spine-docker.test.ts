@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync, mkdirSync, copyFileSync, chmodSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync, mkdirSync, copyFileSync, chmodSync, rmSync, readFileSync } from 'node:fs';
 import { startDaemon, docker, TestDaemon } from '../helpers/daemon.js';
 
 let d: TestDaemon;
@@ -175,6 +175,15 @@ test('sizes on request: inspect -s and ps -s count the writable layer; events re
   const ev = docker(d, ['events', '--since', '1s', '--until', '5s']);
   assert.equal(ev.code, 1);
   assert.match(ev.stderr, /^Error response from daemon: `since` time \(\S+\) cannot be after `until` time \(\S+\)\n$/);
+});
+
+test('info names the host OS, docker-init and an engine ID that is a UUID', () => {
+  const r = docker(d, ['info', '-f', '{{.OperatingSystem}}|{{.InitBinary}}|{{.ID}}']);
+  const [os, init, id] = r.stdout.trim().split('|');
+  const pretty = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1];
+  assert.equal(os, pretty);
+  assert.equal(init, 'docker-init');
+  assert.match(id ?? '', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
 });
 
 async function waitFor(pred: () => boolean, ms = 5000): Promise<void> {

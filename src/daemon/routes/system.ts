@@ -1,6 +1,9 @@
 // System routes: _ping (version negotiation), version, info, events.
 import { release, totalmem, cpus, hostname } from 'node:os';
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Router, Context, filtersParam, API_VERSION, MIN_API_VERSION } from '../http/router.js';
 import type { Daemon } from '../daemon.js';
 import { VERSION, BERTH_VERSION } from '../daemon.js';
@@ -54,7 +57,34 @@ function eventMatches(e: EngineEvent, f: Map<string, string[]>): boolean {
     });
 }
 
+/** The host's OS as /etc/os-release names it (dockerd's OperatingSystem and OSVersion). */
+function hostOs(): { name: string; version: string } {
+  try {
+    const text = readFileSync('/etc/os-release', 'utf8');
+    const field = (k: string) => new RegExp(`^${k}="?([^"\n]*)"?$`, 'm').exec(text)?.[1] ?? '';
+    return { name: field('PRETTY_NAME') || 'Linux', version: field('VERSION_ID') };
+  } catch {
+    return { name: 'Linux', version: '' };
+  }
+}
+
+/** A stable engine ID (dockerd's is a UUID kept in its root): made once per data root. */
+function engineId(dataRoot: string): string {
+  const file = join(dataRoot, 'engine-id');
+  try {
+    const id = readFileSync(file, 'utf8').trim();
+    if (id) return id;
+  } catch {
+    // first start on this root
+  }
+  const id = randomUUID();
+  try { writeFileSync(file, `${id}\n`, { mode: 0o600 }); } catch { /* read-only root: a new one each start */ }
+  return id;
+}
+
 export function registerSystemRoutes(r: Router, d: Daemon): void {
+  const os = hostOs();
+  const id = engineId(d.config.dataRoot);
   const ping = (ctx: Context) => { ctx.send(200, ctx.req.method === 'HEAD' ? undefined : 'OK', pingHeaders()); };
   r.get('/_ping', ping);
   r.head('/_ping', ping);
@@ -80,21 +110,21 @@ export function registerSystemRoutes(r: Router, d: Daemon): void {
     const running = cs.filter((c) => c.state.Running && !c.state.Paused).length;
     const paused = cs.filter((c) => c.state.Paused).length;
     ctx.send(200, {
-      ID: d.config.dataRoot, Containers: cs.length, ContainersRunning: running, ContainersPaused: paused,
+      ID: id, Containers: cs.length, ContainersRunning: running, ContainersPaused: paused,
       ContainersStopped: cs.length - running - paused, Images: d.images.list().length, Driver: 'overlay2',
       DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true']],
-      Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'none'], Authorization: null, Log: ['json-file', 'k8s-file'] },
+      Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'none'], Authorization: null, Log: ['json-file', 'k8s-file', 'local'] },
       MemoryLimit: true, SwapLimit: false, CpuCfsPeriod: true, CpuCfsQuota: true, CPUShares: true, CPUSet: true, PidsLimit: true,
       IPv4Forwarding: true, Debug: false, NFd: 0, OomKillDisable: false, NGoroutines: 0, SystemTime: new Date().toISOString(),
       LoggingDriver: 'json-file', CgroupDriver: 'cgroupfs', CgroupVersion: d.cgroupMode === 'v2' ? '2' : '1',
-      NEventsListener: 0, KernelVersion: release(), OperatingSystem: 'berth', OSVersion: '', OSType: 'linux',
+      NEventsListener: 0, KernelVersion: release(), OperatingSystem: os.name, OSVersion: os.version, OSType: 'linux',
       Architecture: 'x86_64', IndexServerAddress: 'https://index.docker.io/v1/',
       RegistryConfig: { InsecureRegistryCIDRs: ['127.0.0.0/8', '::1/128'], IndexConfigs: {}, Mirrors: [] },
       NCPU: cpus().length, MemTotal: totalmem(), DockerRootDir: d.config.dataRoot, Name: hostname(), Labels: [],
       ExperimentalBuild: false, ServerVersion: VERSION,
       Runtimes: Object.fromEntries(Object.values(d.runtimes).map((rt) => [rt.name, { path: rt.path }])),
       DefaultRuntime: d.config.defaultRuntime, Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
-      LiveRestoreEnabled: true, Isolation: '', InitBinary: '', SecurityOptions: ['name=seccomp,profile=builtin'],
+      LiveRestoreEnabled: true, Isolation: '', InitBinary: 'docker-init', SecurityOptions: ['name=seccomp,profile=builtin'],
       Warnings: [],
     });
   });
