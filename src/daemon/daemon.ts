@@ -64,6 +64,8 @@ export class Daemon {
   readonly runtimes: Record<string, OciRuntime> = {};
   readonly cgroupMode: CgroupMode;
   readonly startedAt = new Date();
+  /** The static init `--init` runs as /sbin/docker-init (tini), when one is installed. */
+  readonly initPath = findExecutable('tini-static') ?? findExecutable('docker-init');
   /** Parts report their disk usage for GET /system/df (volumes, build cache) by setting these. */
   readonly usage: { volumes?: () => Promise<unknown[]>; buildCache?: () => Promise<unknown[]> } = {};
 
@@ -89,7 +91,7 @@ export class Daemon {
     this.containers = new ContainerService({
       db: this.db, dataRoot: config.dataRoot, execRoot: config.execRoot, images: this.images, events: this.events,
       runtimes: this.runtimes, defaultRuntime: config.defaultRuntime, cgroupMode: this.cgroupMode,
-      cgroupParent: config.cgroupParent, initPath: findExecutable('tini-static') ?? findExecutable('docker-init'), log,
+      cgroupParent: config.cgroupParent, initPath: this.initPath, log,
     });
     this.execs = new ExecService(this.containers, this.events, config.execRoot, log);
     this.health = new HealthMonitor(this.containers, this.execs, this.events, log);

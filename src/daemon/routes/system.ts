@@ -98,6 +98,8 @@ export function registerSystemRoutes(r: Router, d: Daemon): void {
           Os: 'linux', Arch: 'amd64', KernelVersion: release(), Experimental: 'false', BuildTime: d.startedAt.toISOString(), BerthVersion: BERTH_VERSION,
         } },
         ...Object.values(d.runtimes).map((rt) => ({ Name: rt.name, Version: runtimeVersion(rt.path), Details: { GitCommit: '', Path: rt.path } })),
+        // tini says "tini version 0.19.0"
+        ...(d.initPath ? [{ Name: 'docker-init', Version: runtimeVersion(d.initPath), Details: { GitCommit: '' } }] : []),
       ],
       Version: VERSION, ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, GitCommit: `berth-${BERTH_VERSION}`,
       GoVersion: `node${process.versions.node}`, Os: 'linux', Arch: 'amd64', KernelVersion: release(),
