@@ -17,7 +17,7 @@ import {
   ContainerRecord, ContainerCreateBody, ContainerConfig, HostConfig, initialState, ZERO_TIME, ContainerStatus,
 } from './types.js';
 import { OciRuntime, RuntimeCreateError } from './runtime.js';
-import { buildSpec, limitResources, resolveUser, OciMount, validateNamespaceModes } from './spec.js';
+import { buildSpec, effectiveCapabilities, limitResources, resolveUser, OciMount, validateNamespaceModes } from './spec.js';
 import { mountRootfs, unmountRootfs, rootfsDirs } from './rootfs.js';
 import { CgroupMode, oomKillCount, removeCgroup, cgroupPids } from './cgroups.js';
 import { readLogs, LogEntry, LogReadOptions, rotate } from './logs.js';
@@ -133,12 +133,40 @@ const UPDATABLE_LIMITS = ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus
 /** The body of POST /containers/{id}/update. */
 export type ContainerUpdate = Partial<Pick<HostConfig, (typeof UPDATABLE_LIMITS)[number] | 'RestartPolicy'>>;
 
+/** A cpuset list ("0-1,3") must name only what the host has (0..max), as moby's sysinfo checks. */
+function checkCpuset(what: string, list: string | undefined, max: number): void {
+  if (!list) return;
+  let highest = -1;
+  for (const part of list.split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    if (!m || (m[2] !== undefined && Number(m[2]) < Number(m[1]))) {
+      throw new InvalidParameterError(`Invalid value ${list} for cpuset ${what === 'CPUs' ? 'cpus' : 'mems'}: invalid format: ${list}`);
+    }
+    highest = Math.max(highest, Number(m[2] ?? m[1]));
+  }
+  if (highest > max) throw new InvalidParameterError(`Requested ${what} are not available - requested ${list}, available: ${max > 0 ? `0-${max}` : '0'}`);
+}
+
+/** The last NUMA node the host has online ("0-1" → 1); 0 where it cannot say. */
+function highestMemoryNode(): number {
+  try {
+    return Math.max(0, ...readFileSync('/sys/devices/system/node/online', 'utf8').trim().split(/[,-]/).map(Number).filter(Number.isFinite));
+  } catch {
+    return 0;
+  }
+}
+
 /** What create and update both refuse, as moby's verifyPlatformContainerResources words it. */
 function checkLimits(hc: HostConfig): void {
   if (hc.RestartPolicy?.Name && !['', 'no', 'always', 'unless-stopped', 'on-failure'].includes(hc.RestartPolicy.Name)) {
     throw new InvalidParameterError(`invalid restart policy '${hc.RestartPolicy.Name}'`);
   }
   if (hc.Memory && hc.Memory > 0 && hc.Memory < 6 * 1024 * 1024) throw new InvalidParameterError('Minimum memory limit allowed is 6MB');
+  if (hc.Memory && hc.Memory > 0 && hc.MemorySwap && hc.MemorySwap > 0 && hc.MemorySwap < hc.Memory) {
+    throw new InvalidParameterError('Minimum memoryswap limit should be larger than memory limit, see usage');
+  }
+  checkCpuset('CPUs', hc.CpusetCpus, availableParallelism() - 1);
+  checkCpuset('memory nodes', hc.CpusetMems, highestMemoryNode());
   const nanoCpus = hc.NanoCpus ?? 0;
   if (nanoCpus > 0 && hc.CpuPeriod) throw new InvalidParameterError('Conflicting options: Nano CPUs and CPU Period cannot both be set');
   if (nanoCpus > 0 && hc.CpuQuota) throw new InvalidParameterError('Conflicting options: Nano CPUs and CPU Quota cannot both be set');
@@ -324,6 +352,18 @@ export class ContainerService {
       }
     } catch (e) {
       throw new InvalidParameterError(`failed to initialize logging driver: ${(e as Error).message}`);
+    }
+    // Checked at create, as dockerd does; the spec checks them again at start.
+    effectiveCapabilities(hc.CapAdd ?? [], hc.CapDrop ?? []);
+    const gpus = hc.DeviceRequests?.[0];
+    if (gpus) {
+      const caps = (gpus.Capabilities ?? []).map((set) => `[${set.join(' ')}]`).join(' ');
+      throw new InvalidParameterError(`could not select device driver "${gpus.Driver ?? ''}" with capabilities: [${caps}]`);
+    }
+    if (hc.StorageOpt && Object.keys(hc.StorageOpt).length) throw new InvalidParameterError('--storage-opt is not supported by berth (its overlay2 has no quotas)');
+    for (const link of hc.Links ?? []) {
+      const target = link.split(':')[0]!.replace(/^\//, '');
+      if (!this.tryGet(target)) throw new InvalidParameterError(`could not get container for ${target}: No such container: ${target}`);
     }
     if (hc.OomScoreAdj !== undefined && (hc.OomScoreAdj < -1000 || hc.OomScoreAdj > 1000)) {
       throw new InvalidParameterError(`Invalid value ${hc.OomScoreAdj}, range for oom score adj is [-1000, 1000]`);

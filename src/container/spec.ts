@@ -78,8 +78,8 @@ export function effectiveCapabilities(capAdd: string[] = [], capDrop: string[] =
   if (privileged) return [...ALL_CAPS];
   const add = capAdd.map(normaliseCap);
   const drop = capDrop.map(normaliseCap);
-  for (const c of [...add, ...drop]) {
-    if (c !== 'CAP_ALL' && !ALL_CAPS.includes(c)) throw new InvalidParameterError(`invalid capability: ${c}`);
+  for (const [field, list] of [['CapAdd', add], ['CapDrop', drop]] as const) {
+    for (const c of list) if (c !== 'CAP_ALL' && !ALL_CAPS.includes(c)) throw new InvalidParameterError(`invalid ${field}: unknown capability: "${c}"`);
   }
   let caps = add.includes('CAP_ALL') ? [...ALL_CAPS] : [...DEFAULT_CAPS, ...add.filter((c) => !DEFAULT_CAPS.includes(c))];
   if (drop.includes('CAP_ALL')) caps = add.filter((c) => c !== 'CAP_ALL');

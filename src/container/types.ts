@@ -67,6 +67,8 @@ export interface HostConfig {
   CpusetCpus?: string;
   CpusetMems?: string;
   Devices?: DeviceMapping[] | null;
+  /** `--gpus`: berth has no device drivers, so any is refused. */
+  DeviceRequests?: { Driver?: string; Count?: number; Capabilities?: string[][] | null }[] | null;
   MemoryReservation?: number;
   MemorySwap?: number;
   MemorySwappiness?: number | null;

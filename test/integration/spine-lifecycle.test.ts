@@ -191,13 +191,20 @@ test('update changes a running container\'s limits in place and its restart poli
   }
 });
 
-test('create-time checks as dockerd words them: log driver and options, oom score, platform; a network container is looked up at start', () => {
+test('create-time checks as dockerd words them: log driver and options, oom score, platform, gpus, storage options, cpusets, swap, links, capabilities; a network container is looked up at start', () => {
   const cases: [string[], RegExp][] = [
     [['--log-driver', 'bogus'], /error looking up logging plugin bogus: plugin "bogus" not found/],
     [['--log-driver', 'syslog'], /berth does not support the syslog logging driver \(it has json-file, local, k8s-file, none\)/],
     [['--log-opt', 'max-size=x'], /failed to initialize logging driver: invalid size: 'x'/],
     [['--oom-score-adj', '2000'], /Invalid value 2000, range for oom score adj is \[-1000, 1000\]/],
     [['--pull', 'never', '--platform', 'linux/arm64'], /image with reference busybox was found but does not match the specified platform: wanted linux\/arm64, actual: linux\/amd64/],
+    [['--gpus', 'all'], /could not select device driver "" with capabilities: \[\[gpu\]\]/],
+    [['--storage-opt', 'size=1G'], /--storage-opt is not supported by berth/],
+    [['--cpuset-cpus', '0,99'], /Requested CPUs are not available - requested 0,99, available: 0(-\d+)?/],
+    [['--cpuset-cpus', 'x'], /Invalid value x for cpuset cpus: invalid format: x/],
+    [['--memory', '10m', '--memory-swap', '8m'], /Minimum memoryswap limit should be larger than memory limit, see usage/],
+    [['--link', 'nosuch:db'], /could not get container for nosuch: No such container: nosuch/],
+    [['--cap-add', 'NOSUCH'], /invalid CapAdd: unknown capability: "CAP_NOSUCH"/],
   ];
   for (const [flags, err] of cases) {
     const r = docker(d, ['run', '--rm', ...flags, 'busybox', 'true']);
