@@ -6,6 +6,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidParameterError } from '../errors.js';
 import { timestampMs } from '../util/human.js';
+import { dirSize } from '../util/dirsize.js';
 import type { BuildBackend } from './backend.js';
 
 /** The step records and the images they point at. */
@@ -51,18 +52,6 @@ interface CacheItem {
   remove(): Promise<void>;
 }
 
-async function dirSize(dir: string): Promise<number> {
-  let total = 0;
-  const walk = async (d: string) => {
-    for (const e of await fsp.readdir(d, { withFileTypes: true }).catch(() => [])) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else total += (await fsp.lstat(p).catch(() => undefined))?.size ?? 0;
-    }
-  };
-  await walk(dir);
-  return total;
-}
 
 async function cacheItems(owner: BuildCacheOwner, stateDir: string): Promise<CacheItem[]> {
   const out: CacheItem[] = [];

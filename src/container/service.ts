@@ -9,6 +9,7 @@ import { SeqpacketSocket } from 'node-unix-socket';
 import { Db, ensureSchema } from '../store/db.js';
 import { ConflictError, InvalidParameterError, NotFoundError, NotModifiedError, NotImplementedError, SystemError, BerthError } from '../errors.js';
 import { newId } from '../util/ids.js';
+import { dirSize } from '../util/dirsize.js';
 import { secureJoin } from '../util/securejoin.js';
 import { generateName, VALID_CONTAINER_NAME } from '../util/names.js';
 import type { ImageStore } from '../image/store.js';
@@ -968,20 +969,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-async function dirSize(dir: string): Promise<number> {
-  let total = 0;
-  const walk = async (d: string) => {
-    let entries;
-    try { entries = await fsp.readdir(d, { withFileTypes: true }); } catch { return; }
-    for (const e of entries) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) { try { total += (await fsp.lstat(p)).size; } catch { /* gone */ } }
-    }
-  };
-  await walk(dir);
-  return total;
-}
 
 export function defaultHosts(hostname: string): string {
   return `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n127.0.1.1\t${hostname}\n`;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Db, ensureSchema } from '../store/db.js';
 import { ConflictError, InvalidParameterError, NotFoundError, SystemError } from '../errors.js';
 import { newId } from '../util/ids.js';
+import { dirSize } from '../util/dirsize.js';
 import { validateVolumeName } from './spec.js';
 
 const SCHEMA = `
@@ -184,23 +185,7 @@ export class VolumeStore {
   }
 
   /** Bytes used by a volume's files (each inode counted once), as `system df -v` shows. */
-  async size(name: string): Promise<number> {
-    const seen = new Set<string>();
-    let total = 0;
-    const walk = async (dir: string): Promise<void> => {
-      let entries;
-      try { entries = await fsp.readdir(dir, { withFileTypes: true }); } catch { return; }
-      for (const e of entries) {
-        const p = join(dir, e.name);
-        const st = await fsp.lstat(p).catch(() => undefined);
-        if (!st) continue;
-        if (st.isDirectory()) { await walk(p); continue; }
-        const key = `${st.dev}:${st.ino}`;
-        if (st.nlink > 1) { if (seen.has(key)) continue; seen.add(key); }
-        total += st.size;
-      }
-    };
-    await walk(this.dataDir(name));
-    return total;
+  size(name: string): Promise<number> {
+    return dirSize(this.dataDir(name));
   }
 }
