@@ -769,10 +769,12 @@ export class ContainerService {
       if (hc.AutoRemove && changes.RestartPolicy.Name !== 'no') throw new InvalidParameterError('Restart policy cannot be updated because AutoRemove is enabled for the container');
       hc.RestartPolicy = changes.RestartPolicy;
     }
-    checkLimits(hc);
-    if (hc.Memory && hc.MemorySwap && hc.MemorySwap > 0 && hc.Memory > hc.MemorySwap) {
+    // A new memory limit above the swap limit already set: moby says so before its general check.
+    const oldSwap = c.hostConfig.MemorySwap ?? 0;
+    if (changes.Memory && !changes.MemorySwap && oldSwap > 0 && changes.Memory > oldSwap) {
       throw new InvalidParameterError('Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time');
     }
+    checkLimits(hc);
     if (c.state.Running) {
       try {
         await this.runtimeFor(c).update(c.id, limitResources(hc));

@@ -166,6 +166,8 @@ test('update changes a running container\'s limits in place and its restart poli
     const small = docker(d, ['update', '--memory', '1k', 'upd']);
     assert.notEqual(small.code, 0);
     assert.match(small.stderr, /Minimum memory limit allowed is 6MB/);
+    // Above the swap limit already set (256m): moby's update-specific words.
+    assert.match(docker(d, ['update', '--memory', '300m', 'upd']).stderr, /Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time/);
     assert.equal(docker(d, ['inspect', '-f', '{{.HostConfig.Memory}}', 'upd']).stdout, '134217728\n');
     const { availableParallelism } = await import('node:os');
     const n = availableParallelism();
