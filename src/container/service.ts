@@ -134,26 +134,33 @@ const UPDATABLE_LIMITS = ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus
 /** The body of POST /containers/{id}/update. */
 export type ContainerUpdate = Partial<Pick<HostConfig, (typeof UPDATABLE_LIMITS)[number] | 'RestartPolicy'>>;
 
-/** A cpuset list ("0-1,3") must name only what the host has (0..max), as moby's sysinfo checks. */
-function checkCpuset(what: string, list: string | undefined, max: number): void {
-  if (!list) return;
-  let highest = -1;
+/** "0-3,5" → the numbers it names; undefined if it is not such a list. */
+function parseCpuList(list: string): Set<number> | undefined {
+  const out = new Set<number>();
   for (const part of list.split(',')) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
-    if (!m || (m[2] !== undefined && Number(m[2]) < Number(m[1]))) {
-      throw new InvalidParameterError(`Invalid value ${list} for cpuset ${what === 'CPUs' ? 'cpus' : 'mems'}: invalid format: ${list}`);
-    }
-    highest = Math.max(highest, Number(m[2] ?? m[1]));
+    if (!m) return undefined;
+    const lo = Number(m[1]);
+    const hi = Number(m[2] ?? m[1]);
+    if (hi < lo || hi - lo > 65536) return undefined;
+    for (let i = lo; i <= hi; i++) out.add(i);
   }
-  if (highest > max) throw new InvalidParameterError(`Requested ${what} are not available - requested ${list}, available: ${max > 0 ? `0-${max}` : '0'}`);
+  return out;
 }
 
-/** The last NUMA node the host has online ("0-1" → 1); 0 where it cannot say. */
-function highestMemoryNode(): number {
-  try {
-    return Math.max(0, ...readFileSync('/sys/devices/system/node/online', 'utf8').trim().split(/[,-]/).map(Number).filter(Number.isFinite));
-  } catch {
-    return 0;
+/**
+ * A cpuset (`--cpuset-cpus`/`--cpuset-mems`) may name only what the host has online, as moby's
+ * sysinfo checks; `online` is the sysfs list of it.
+ */
+function checkCpuset(what: 'cpus' | 'mems', list: string | undefined, online: string): void {
+  if (!list) return;
+  const wanted = parseCpuList(list);
+  if (!wanted) throw new InvalidParameterError(`Invalid value ${list} for cpuset ${what}: invalid format: ${list}`);
+  let available: string;
+  try { available = readFileSync(online, 'utf8').trim(); } catch { return; }
+  const have = parseCpuList(available);
+  if (have && [...wanted].some((i) => !have.has(i))) {
+    throw new InvalidParameterError(`Requested ${what === 'cpus' ? 'CPUs' : 'memory nodes'} are not available - requested ${list}, available: ${available}`);
   }
 }
 
@@ -166,8 +173,8 @@ function checkLimits(hc: HostConfig): void {
   if (hc.Memory && hc.Memory > 0 && hc.MemorySwap && hc.MemorySwap > 0 && hc.MemorySwap < hc.Memory) {
     throw new InvalidParameterError('Minimum memoryswap limit should be larger than memory limit, see usage');
   }
-  checkCpuset('CPUs', hc.CpusetCpus, availableParallelism() - 1);
-  checkCpuset('memory nodes', hc.CpusetMems, highestMemoryNode());
+  checkCpuset('cpus', hc.CpusetCpus, '/sys/devices/system/cpu/online');
+  checkCpuset('mems', hc.CpusetMems, '/sys/devices/system/node/online');
   const nanoCpus = hc.NanoCpus ?? 0;
   if (nanoCpus > 0 && hc.CpuPeriod) throw new InvalidParameterError('Conflicting options: Nano CPUs and CPU Period cannot both be set');
   if (nanoCpus > 0 && hc.CpuQuota) throw new InvalidParameterError('Conflicting options: Nano CPUs and CPU Quota cannot both be set');
