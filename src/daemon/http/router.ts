@@ -23,8 +23,10 @@ export interface Context {
   /** Raw request body as a stream. */
   bodyStream(): NodeJS.ReadableStream;
   send(status: number, body?: unknown, headers?: Record<string, string>): void;
-  /** Takes over the connection for a raw stream (attach/exec): 101 on upgrade, 200 otherwise. */
-  /** Takes the connection over for a raw stream; a request body the route did not read is dropped. */
+  /**
+   * Takes over the connection for a raw stream (attach/exec): 101 on upgrade, 200 otherwise. A
+   * request body the route did not read is dropped.
+   */
   hijack(contentType: string): Promise<Duplex>;
   isUpgrade: boolean;
   /** Compares apiVersion with v: negative when older. */
