@@ -12,7 +12,7 @@ import type { Outcome } from './command.js';
 import { parseFilters } from './cmd-container.js';
 import { VOLUME_HEADERS, volumeContext } from './cmd-network.js';
 import { contextJSON, finalFormat, formatItems, isTable, labelsColumn } from './formatter.js';
-import { IMAGE_HEADERS, imageContext } from './images-format.js';
+import { IMAGE_HEADERS, imageContext, isDangling } from './images-format.js';
 import { ContainerContext, PS_HEADERS } from './ps-format.js';
 import type { ParsedOptions } from './run-opts.js';
 import { tabwrite } from './tabwriter.js';
@@ -425,13 +425,6 @@ class buildCacheContext {
   }
 }
 
-function isDanglingImage(i: ImageSummary): boolean {
-  const tags = i.RepoTags ?? [];
-  const digests = i.RepoDigests ?? [];
-  if (tags.length === 0 && digests.length === 0) return true;
-  return tags.length === 1 && tags[0] === '<none>:<none>' && digests.length === 1 && digests[0] === '<none>@<none>';
-}
-
 /** The lists of system df -v: one row per image (its first tag only), container, volume and cache record. */
 function verboseRows(du: SystemDataUsageResponse, trunc: boolean): { Images: imageContext[]; Containers: ContainerContext[]; Volumes: volumeContext[]; BuildCache: buildCacheContext[] } {
   const images: imageContext[] = [];
@@ -439,7 +432,7 @@ function verboseRows(du: SystemDataUsageResponse, trunc: boolean): { Images: ima
     let repo = '<none>';
     let tag = '<none>';
     const first = i.RepoTags?.[0];
-    if (first !== undefined && !isDanglingImage(i)) {
+    if (first !== undefined && !isDangling(i)) {
       let ref;
       try {
         ref = parseReference(first);

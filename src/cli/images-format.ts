@@ -71,7 +71,8 @@ export class imageContext {
   }
 }
 
-function isDangling(img: ImageSummary): boolean {
+/** An image with no name: docker lists it as <none>:<none>. */
+export function isDangling(img: ImageSummary): boolean {
   const tags = img.RepoTags ?? [];
   const digests = img.RepoDigests ?? [];
   if (tags.length === 0 && digests.length === 0) return true;
